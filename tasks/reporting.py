@@ -1,0 +1,157 @@
+"""What a user watches in the Prefect UI: a progress bar, a metrics table and a learning curve.
+
+All three are keyed artifacts, so they show on the Artifacts page and keep one version per
+update. The progress artifact is updated in place every epoch; the table and the curve are
+re-published at most once per epoch and at most ``max_versions`` times per run, so a long run does
+not fill the server's database with copies of a growing table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+from typing import Any
+from uuid import UUID
+
+from prefect.artifacts import (
+    Artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+
+from tasks.learning_curve import markdown_image, render_svg
+
+AVERAGE_RETURN = "Evaluation/AverageReturn"
+ENV_STEPS = "TotalEnvSteps"
+
+_log = logging.getLogger(__name__)
+
+
+def experiment_key(snapshot_dir: str) -> str:
+    """A Prefect artifact key that names an experiment: ``<dir name>-<8 hex of its URL>``.
+
+    Keys may hold only lowercase letters, digits and dashes; the hash keeps two experiments with
+    the same directory name (``runs/a/exp`` and ``runs/b/exp``) apart.
+
+    Args:
+        snapshot_dir: The experiment's snapshot directory (local path or fsspec URL).
+
+    Returns:
+        The key, e.g. ``"ppo-cartpole-1a2b3c4d"``.
+    """
+    url = snapshot_dir if "://" in snapshot_dir else os.path.abspath(snapshot_dir)
+    url = url.rstrip("/")
+    name = re.sub(r"[^a-z0-9]+", "-", url.rsplit("/", 1)[-1].lower()).strip("-") or "experiment"
+    digest = hashlib.sha1(url.encode()).hexdigest()[:8]
+    return f"{name[:40]}-{digest}"
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON-safe copy of a metric: numpy scalars become Python numbers, NaN/inf become None."""
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):  # Arrays with more than one element stay as text.
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+class EpochReporter:
+    """Publishes each epoch's metrics as Prefect artifacts.
+
+    Args:
+        key: The experiment's artifact key prefix (see :func:`experiment_key`); the artifacts are
+            ``<key>-progress``, ``<key>-metrics`` and ``<key>-learning-curve``.
+        n_epochs: The run's total number of epochs, for the progress bar. Default ``None``: no
+            progress artifact.
+        y_metric: The metric plotted on the learning curve. Default ``Evaluation/AverageReturn``.
+        x_metric: The curve's x axis, falling back to the epoch when absent. Default
+            ``TotalEnvSteps``.
+        max_versions: Most versions of the table and the curve written per run. Default 100.
+    """
+
+    def __init__(self, key: str, n_epochs: int | None = None, *, y_metric: str = AVERAGE_RETURN,
+                 x_metric: str = ENV_STEPS, max_versions: int = 100) -> None:
+        self.key = key
+        self.n_epochs = n_epochs
+        self.y_metric = y_metric
+        self.x_metric = x_metric
+        self.max_versions = max_versions
+        self.rows: list[dict[str, Any]] = []
+        self._progress_id: UUID | None = None
+        self._history_loaded = False
+
+    def report(self, epoch: int, metrics: dict[str, Any]) -> None:
+        """Record one finished epoch and update the artifacts that are due.
+
+        Args:
+            epoch: The epoch that finished.
+            metrics: Its tabular row.
+        """
+        if not self._history_loaded:
+            self._history_loaded = True
+            self.rows = self._earlier_rows(epoch)
+        row = {"Epoch": epoch, **{k: _json_value(v) for k, v in metrics.items() if k != "Epoch"}}
+        self.rows.append(row)
+        self._update_progress(epoch)
+        if self._due(epoch):
+            create_table_artifact(self.rows, key=f"{self.key}-metrics",
+                                  description=f"Per-epoch metrics, epochs 0..{epoch}")
+            create_markdown_artifact(self.curve_markdown(), key=f"{self.key}-learning-curve",
+                                     description=f"{self.y_metric} after epoch {epoch}")
+
+    def curve_markdown(self) -> str:
+        """The learning curve as markdown: an embedded SVG plot and the latest value."""
+        have_x = all(self.x_metric in row for row in self.rows)
+        x_name = self.x_metric if have_x else "Epoch"
+        points = [(row.get(x_name), row.get(self.y_metric)) for row in self.rows]
+        points = [(float(x), float(y)) for x, y in points
+                  if isinstance(x, int | float) and isinstance(y, int | float)]
+        svg = render_svg([p[0] for p in points], [p[1] for p in points], x_name, self.y_metric)
+        latest = f"{points[-1][1]:.4g} at {x_name} {points[-1][0]:g}" if points else "no data yet"
+        return (f"## Learning curve\n\n{markdown_image(svg, f'{self.y_metric} vs {x_name}')}\n\n"
+                f"Latest {self.y_metric}: **{latest}** ({len(self.rows)} epochs)\n")
+
+    def _due(self, epoch: int) -> bool:
+        if self.n_epochs is None:
+            return True
+        every = max(1, math.ceil(self.n_epochs / self.max_versions))
+        return (epoch + 1) % every == 0 or epoch + 1 >= self.n_epochs
+
+    def _update_progress(self, epoch: int) -> None:
+        if not self.n_epochs:
+            return
+        progress = min(100.0, 100.0 * (epoch + 1) / self.n_epochs)
+        description = f"Epoch {epoch + 1} of {self.n_epochs}"
+        if self._progress_id is None:
+            self._progress_id = create_progress_artifact(
+                progress, key=f"{self.key}-progress", description=description)
+        else:
+            update_progress_artifact(self._progress_id, progress, description=description)
+
+    def _earlier_rows(self, first_epoch: int) -> list[dict[str, Any]]:
+        """Rows of epochs before ``first_epoch`` from the experiment's last table, on resume."""
+        if first_epoch == 0:
+            return []
+        try:
+            artifact = Artifact.get(f"{self.key}-metrics")
+            data = json.loads(artifact.data) if artifact and isinstance(artifact.data, str) \
+                else (artifact.data if artifact else [])
+        except Exception as exc:  # noqa: BLE001 - the table is a convenience, never a failure.
+            _log.warning("could not read the earlier metrics table %s-metrics: %s", self.key, exc)
+            return []
+        if not isinstance(data, list):
+            return []
+        return [row for row in data
+                if isinstance(row, dict) and isinstance(row.get("Epoch"), int)
+                and row["Epoch"] < first_epoch]

@@ -1,0 +1,80 @@
+import json
+import logging
+import threading
+
+import pytest
+from prefect import flow
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from tasks import PrefectOrchestrator, experiment_key, orchestrator_for_current_run
+from tasks.epoch import PHASE_TASKS, run_epoch, sample
+from tests.flows import prefect_api
+from tests.flows.toy_algo import LinearHillClimb
+from trainer import GymEnv, SnapshotConfig, Trainer
+from trainer.orchestration import Orchestrator
+
+PHASES = ("sample", "optimize", "snapshot")
+
+
+def test_outside_a_flow_run_the_factory_returns_none():
+    assert orchestrator_for_current_run(object()) is None
+
+
+def test_prefect_orchestrator_satisfies_the_engine_protocol():
+    assert isinstance(PrefectOrchestrator(), Orchestrator)
+
+
+@pytest.mark.parametrize("task", [run_epoch, *PHASE_TASKS.values()], ids=lambda t: t.name)
+def test_tasks_neither_hash_nor_persist_their_arguments(task):
+    assert task.cache_policy is NO_CACHE
+    assert task.persist_result is False
+    assert task.retries == 0
+
+
+@pytest.mark.prefect
+def test_users_own_flow_gets_epoch_task_tree_and_artifacts(prefect_harness, tmp_path, caplog):
+    snapshot_dir = str(tmp_path / "my-exp")
+    unpicklable = threading.Lock()
+
+    @flow
+    def my_training_flow() -> tuple[float, str]:
+        trainer = Trainer(SnapshotConfig(snapshot_dir))
+        env = GymEnv("CartPole-v1")
+        trainer.setup(LinearHillClimb(env), env)
+        result = trainer.train(n_epochs=3, batch_size=100)
+        # A task argument that cannot be pickled: hashing it would log an ERROR traceback.
+        sample(99, lambda: unpicklable)
+        return result, str(flow_run.id)
+
+    prefect_logger = logging.getLogger("prefect")
+    prefect_logger.addHandler(caplog.handler)
+    try:
+        result, run_id = my_training_flow()
+    finally:
+        prefect_logger.removeHandler(caplog.handler)
+
+    assert isinstance(result, float)
+    runs = prefect_api.task_runs(run_id, expected=13)
+    by_name = {run.name: run for run in runs}
+    epochs = [f"epoch-{e}" for e in range(3)]
+    assert sorted(by_name) == sorted(epochs + [f"{p}-{e}" for p in PHASES for e in range(3)]
+                                     + ["sample-99"])
+    assert all(run.state.is_completed() for run in runs)
+    for e in range(3):
+        assert prefect_api.parent_id(by_name[f"epoch-{e}"]) is None
+        for phase in PHASES:
+            assert prefect_api.parent_id(by_name[f"{phase}-{e}"]) == by_name[f"epoch-{e}"].id
+    assert not [r for r in caplog.records if "cache key" in r.getMessage()]
+
+    key = experiment_key(snapshot_dir)
+    found = prefect_api.artifacts(run_id)
+    progress = [a for a in found if a.key == f"{key}-progress"]
+    assert len(progress) == 1 and progress[0].data == 100.0
+    tables = sorted((a for a in found if a.key == f"{key}-metrics"), key=lambda a: a.created)
+    assert len(tables) == 3  # one version per epoch
+    rows = json.loads(tables[-1].data)
+    assert [row["Epoch"] for row in rows] == [0, 1, 2]
+    assert rows[-1]["Evaluation/AverageReturn"] == pytest.approx(result)
+    curves = [a for a in found if a.key == f"{key}-learning-curve"]
+    assert len(curves) == 3 and all("data:image/svg+xml;base64," in c.data for c in curves)
