@@ -48,13 +48,15 @@ def check_restart_budget(run_count: int, max_restarts: int, run_name: str = "thi
 
 
 def default_owner() -> str:
-    """Who holds an experiment lock: ``<flow run name> (<flow run id>) on <host> pid <pid>``."""
+    """Who holds an experiment lock: ``flow run <name> (<id>)``, else ``<host> pid <pid>``.
+
+    The lease itself records the host and pid next to this.
+    """
     from prefect.runtime import flow_run
 
-    where = f"{socket.gethostname()} pid {os.getpid()}"
     if flow_run.id:
-        return f"flow run {flow_run.name} ({flow_run.id}) on {where}"
-    return where
+        return f"flow run {flow_run.name} ({flow_run.id})"
+    return f"{socket.gethostname()} pid {os.getpid()}"
 
 
 class HeldLock:

@@ -73,6 +73,15 @@ class StepType(enum.IntEnum):
         return cls.MID
 
 
+def step_types_array(step_types: Sequence[StepType]) -> np.ndarray:
+    """Return ``step_types`` as a 1-D array of dtype :class:`StepType`.
+
+    Same result as ``np.array(step_types, dtype=StepType)``, several times faster (numpy
+    inspects every enum member when it builds an object array from a list).
+    """
+    return np.fromiter(step_types, dtype=object, count=len(step_types))
+
+
 # ---------------------------------------------------------------------------------- validation
 
 def _space_soft_contains(space: spaces.Space, element: Any) -> bool:
@@ -302,8 +311,7 @@ class EpisodeBatch:
         """
         batch = object.__new__(cls)
         fields["episode_infos_by_episode"] = fields.pop("episode_infos")
-        for name, value in fields.items():
-            object.__setattr__(batch, name, value)
+        batch.__dict__.update(fields)  # bypasses the frozen __setattr__, as __init__ does
         return batch
 
     # ------------------------------------------------------------------ construction
@@ -326,10 +334,16 @@ class EpisodeBatch:
         if not batches:
             raise ValueError("EpisodeBatch.concatenate() needs at least one EpisodeBatch; got "
                              "none.")
+        batch = cls._concatenate_unchecked(batches)
+        _check_episode_batch(batch)
+        return batch
+
+    @classmethod
+    def _concatenate_unchecked(cls, batches: Sequence[EpisodeBatch]) -> EpisodeBatch:
+        """Concatenate without validating the result (for a worker's own batches)."""
         if len(batches) == 1:
-            _check_episode_batch(batches[0])  # a worker's batch may not be checked yet
             return batches[0]
-        return cls(
+        return cls._unchecked(
             env_spec=batches[0].env_spec,
             episode_infos=_concat_infos("episode_infos",
                                         [b.episode_infos_by_episode for b in batches]),

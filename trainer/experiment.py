@@ -1,4 +1,4 @@
-"""Plain records that describe an experiment: its progress, its training arguments, its snapshots."""
+"""Plain records of an experiment: its progress, its training arguments, its snapshots."""
 
 from __future__ import annotations
 

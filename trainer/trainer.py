@@ -1,7 +1,7 @@
 """The Trainer: runs an algorithm's epochs, counts steps, logs, snapshots, restores and resumes.
 
-It keeps garage's public API and semantics (``setup``, ``train``, ``step_epochs``, ``obtain_episodes``,
-``save``, ``restore``, ``resume``) and differs where garage had bugs:
+It keeps garage's public API and semantics (``setup``, ``train``, ``step_epochs``,
+``obtain_episodes``, ``save``, ``restore``, ``resume``) and differs where garage had bugs:
 
 * ``Trainer(None)`` builds a default config (garage's docstring promised it, its code crashed);
 * every snapshot also carries the random generators' *states*, and ``restore()`` puts them back
@@ -158,7 +158,7 @@ class Trainer:
 
     @property
     def train_args(self) -> TrainArgs | None:
-        """The arguments of the current or restored run, or ``None`` before ``train``/``restore``."""
+        """The arguments of the current or restored run; ``None`` before ``train``/``restore``."""
         return self._train_args
 
     # ------------------------------------------------------------------ set-up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,9 @@ class CMAES(ParameterSearch):
 
     def __init__(self, env_spec: Any, policy: Any, sampler: Any, n_samples: int,
                  discount: float = 0.99, sigma0: float = 1.0) -> None:
-        import cma  # Optional dependency (the ``cmaes`` extra); imported only when used.
+        with warnings.catch_warnings():  # pycma warns that matplotlib (plots) is missing.
+            warnings.simplefilter("ignore", UserWarning)
+            import cma  # Optional dependency (the ``cmaes`` extra); imported only when used.
 
         super().__init__(env_spec, policy, sampler, n_samples, discount)
         if not sigma0 > 0:

@@ -27,6 +27,7 @@ from trainer.algos.episode_processing import (
 from trainer.algos.performance import log_performance, new_reward_history
 from trainer.errors import ConfigError
 from trainer.optimizers import PenaltyLBFGSOptimizer
+from trainer.optimizers._graph import compile_callable
 from trainer.policies.spaces import ObservationFlattener
 from trainer.tf_utils import require_default_session
 
@@ -252,9 +253,9 @@ class NPO:
         info_keys = list(old_infos)
         self._graph = {
             "info_keys": info_keys,
-            "f_dist": sess.make_callable([dist.dist_info[k] for k in info_keys], [obs]),
-            "f_entropy": sess.make_callable(entropy, [obs, actions]),
-            "f_diagnostics": sess.make_callable([loss, mean_kl, mean_entropy], inputs),
+            "f_dist": compile_callable(sess, [dist.dist_info[k] for k in info_keys], [obs]),
+            "f_entropy": compile_callable(sess, entropy, [obs, actions]),
+            "f_diagnostics": compile_callable(sess, [loss, mean_kl, mean_entropy], inputs),
         }
 
     def _entropy_term(self, dist: Any, log_likelihood: tf.Tensor) -> tf.Tensor:

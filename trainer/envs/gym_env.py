@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -27,10 +28,12 @@ def _check_max_episode_length(value: Any) -> int | None:
     return int(value)
 
 
-def _make(env_id: str, max_episode_length: int | None) -> gym.Env:
+def _make(env_id: str, max_episode_length: int | None) -> tuple[gym.Env, int | None]:
+    """Make a registered environment; return it and its registered time limit."""
     kwargs = {} if max_episode_length is None else {"max_episode_steps": max_episode_length}
     try:
-        return gym.make(env_id, **kwargs)
+        registered_limit = gym.spec(env_id).max_episode_steps
+        return gym.make(env_id, **kwargs), registered_limit
     except (gym.error.UnregisteredEnv, gym.error.DeprecatedEnv) as exc:
         raise ConfigError(f"GymEnv: unknown environment id {env_id!r} ({exc}). Pass a registered "
                           "gymnasium id such as 'CartPole-v1' (list them with "
@@ -84,14 +87,13 @@ class GymEnv(Environment):
                  max_episode_length: int | None = None) -> None:
         max_episode_length = _check_max_episode_length(max_episode_length)
         if isinstance(env, str):
-            gym_env = _make(env, max_episode_length)
+            gym_env, gym_limit = _make(env, max_episode_length)
         elif isinstance(env, gym.Env):
-            gym_env = env
+            gym_env, gym_limit = env, _gym_time_limit(env)
         else:
             raise ValueError("GymEnv can take env as either a string, or an Gym environment, but "
                              f"got type {type(env)} instead. Pass an id such as 'CartPole-v1' or "
                              "gymnasium.make(...).")
-        gym_limit = _gym_time_limit(gym_env)
         if max_episode_length is None:
             max_episode_length = gym_limit
         elif gym_limit is not None and gym_limit != max_episode_length:
@@ -104,6 +106,8 @@ class GymEnv(Environment):
         self._env = gym_env
         self._is_image = is_image
         self._max_episode_length = max_episode_length
+        # The step count that is a TIMEOUT; an unreachable count when there is no limit.
+        self._limit = sys.maxsize if max_episode_length is None else max_episode_length
         self._spec = EnvSpec(observation_space=gym_env.observation_space,
                              action_space=gym_env.action_space,
                              max_episode_length=max_episode_length)
@@ -184,30 +188,28 @@ class GymEnv(Environment):
             RuntimeError: If ``reset()`` was not called before, or after the last step; or if
                 the environment returns other ``info`` keys than on the first step.
         """
-        if self._step_cnt is None:
+        cnt = self._step_cnt
+        if cnt is None:
             raise RuntimeError("reset() must be called before step()! Call env.reset() to start "
                                "an episode, and again after its last step.")
         observation, reward, terminated, truncated, info = self._env.step(action)
-        self._step_cnt += 1
-        cnt = self._step_cnt
+        cnt += 1
         if terminated:
             step_type = _TERMINAL
-        elif truncated or (self._max_episode_length is not None
-                           and cnt >= self._max_episode_length):
+        elif truncated or cnt >= self._limit:
             step_type = _TIMEOUT
         else:
             step_type = _FIRST if cnt == 1 else _MID
-        if self._env_info_keys is None:
+        keys = self._env_info_keys
+        if keys is None:
             self._env_info_keys = frozenset(info)
-        elif info.keys() != self._env_info_keys:
+        elif info.keys() != keys:
             raise RuntimeError(f"GymEnv outputs inconsistent env_info keys: {sorted(info)} after "
-                               f"{sorted(self._env_info_keys)}. Wrap the environment so that its "
-                               "info dict has the same keys on every step.")
+                               f"{sorted(keys)}. Wrap the environment so that its info dict has "
+                               "the same keys on every step.")
         timeout = step_type is _TIMEOUT
-        info["TimeLimit.truncated"] = timeout
-        info["GymEnv.TimeLimitTerminated"] = timeout
-        if timeout or step_type is _TERMINAL:
-            self._step_cnt = None
+        info["TimeLimit.truncated"] = info["GymEnv.TimeLimitTerminated"] = timeout
+        self._step_cnt = None if timeout or step_type is _TERMINAL else cnt
         return EnvStep(self._spec, action, float(reward), observation, info, step_type)
 
     def render(self, mode: str) -> Any:

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import config_pb2
 
 from trainer.errors import ConfigError
 from trainer.seeding import get_seed
@@ -103,3 +104,46 @@ def sliced_mean(f: Callable[..., Any], inputs: Sequence[np.ndarray],
         part = np.asarray(out, dtype=np.float64) * (b - a) / n
         total = part if total is None else total + part
     return total
+
+
+def compile_callable(
+    sess: tf.compat.v1.Session,
+    fetches: tf.Tensor | tf.Operation | Sequence[tf.Tensor | tf.Operation],
+    feeds: Sequence[tf.Tensor],
+) -> Callable[..., Any]:
+    """Compile ``fetches`` as a session callable taking the ``feeds`` values positionally.
+
+    ``Session.make_callable`` with a feed list falls back to a full ``Session.run`` per call in
+    TF 2.x (fetch handler and feed-dict processing, ~0.3 ms); a callable made from
+    ``CallableOptions`` (what Keras' TF1 backend used) skips that work, which halves the cost of
+    a small PPO minibatch step. Values are cast to the placeholders' dtypes.
+
+    Args:
+        sess: The session holding the graph.
+        fetches: A tensor or op, or a list of them; ops are run and return ``None``.
+        feeds: Placeholders, in the order the callable takes their values.
+
+    Returns:
+        ``f(*values)`` returning the fetched value (one fetch) or a list (a list of fetches).
+    """
+    single = not isinstance(fetches, list | tuple)
+    fetch_list = [fetches] if single else list(fetches)
+    options = config_pb2.CallableOptions()
+    options.feed.extend(feed.name for feed in feeds)
+    slots = []
+    for fetch in fetch_list:
+        if isinstance(fetch, tf.Operation):
+            options.target.append(fetch.name)
+            slots.append(None)
+        else:
+            slots.append(len(options.fetch))
+            options.fetch.append(fetch.name)
+    run = sess._make_callable_from_options(options)
+    dtypes = [feed.dtype.as_numpy_dtype for feed in feeds]
+
+    def call(*values: Any) -> Any:
+        results = run(*[np.asarray(v, dtype=d) for v, d in zip(values, dtypes)])
+        out = [None if slot is None else results[slot] for slot in slots]
+        return out[0] if single else out
+
+    return call

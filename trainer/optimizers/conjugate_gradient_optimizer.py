@@ -19,6 +19,7 @@ from trainer.errors import ConfigError
 from trainer.optimizers._graph import (
     Parameterized,
     check_inputs,
+    compile_callable,
     flat_gradient,
     make_rng,
     sliced_mean,
@@ -95,7 +96,7 @@ class PearlmutterHVP:
             vector = tf.compat.v1.placeholder(grad.dtype, shape=grad.shape, name="vector")
             hvp = flat_gradient(tf.reduce_sum(grad * tf.stop_gradient(vector)), params)
         self._reg_coeff = reg_coeff
-        self._f_hvp = sess.make_callable(hvp, list(inputs) + [vector])
+        self._f_hvp = compile_callable(sess, hvp, list(inputs) + [vector])
 
     def build_eval(self, inputs: Sequence[np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
         """Return ``v -> (H + reg_coeff I) v`` evaluated on ``inputs``.
@@ -213,9 +214,9 @@ class ConjugateGradientOptimizer:
         self._n_inputs = len(inputs)
         self._max_constraint_val = float(max_constraint)
         self._constraint_name = constraint_name
-        self._f_loss = sess.make_callable(loss, feeds)
-        self._f_grad = sess.make_callable(grad, feeds)
-        self._f_loss_constraint = sess.make_callable([loss, constraint], feeds)
+        self._f_loss = compile_callable(sess, loss, feeds)
+        self._f_grad = compile_callable(sess, grad, feeds)
+        self._f_loss_constraint = compile_callable(sess, [loss, constraint], feeds)
 
     def loss(
         self, inputs: Sequence[np.ndarray], extra_inputs: Sequence[Any] | None = None

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from trainer.errors import ConfigError, SnapshotIncompatibleError
-from trainer.optimizers._graph import Parameterized, check_inputs, make_rng
+from trainer.optimizers._graph import Parameterized, check_inputs, compile_callable, make_rng
 from trainer.tf_utils import FlatParameters, flatten_arrays, require_default_session
 
 _log = logging.getLogger(__name__)
@@ -140,8 +140,8 @@ class FirstOrderOptimizer:
         self._sess = sess
         self._target = target
         self._n_inputs = len(inputs)
-        self._f_train = sess.make_callable([train_op, loss], feeds)
-        self._f_loss = sess.make_callable(loss, feeds)
+        self._f_train = compile_callable(sess, [train_op, loss], feeds)
+        self._f_loss = compile_callable(sess, loss, feeds)
         self._state_vars = _optimizer_state_vars(tf_optimizer, params)
         self._state_params = FlatParameters(self._state_vars)
         sess.run(tf.compat.v1.variables_initializer(self._state_vars))

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from trainer.errors import ConfigError
-from trainer.optimizers._graph import Parameterized, check_inputs, flat_gradient
+from trainer.optimizers._graph import Parameterized, check_inputs, compile_callable, flat_gradient
 from trainer.optimizers.lbfgs import lbfgs_minimize
 from trainer.tf_utils import require_default_session
 
@@ -126,10 +126,10 @@ class PenaltyLBFGSOptimizer:
         self._n_inputs = len(inputs)
         self._max_constraint_val = float(max_constraint)
         self._constraint_name = constraint_name
-        self._f_loss = sess.make_callable(loss, list(inputs))
-        self._f_constraint = sess.make_callable(constraint, list(inputs))
-        self._f_penalized = sess.make_callable([penalized, loss, constraint], feeds)
-        self._f_opt = sess.make_callable([penalized, grad], feeds)
+        self._f_loss = compile_callable(sess, loss, list(inputs))
+        self._f_constraint = compile_callable(sess, constraint, list(inputs))
+        self._f_penalized = compile_callable(sess, [penalized, loss, constraint], feeds)
+        self._f_opt = compile_callable(sess, [penalized, grad], feeds)
 
     def loss(self, inputs: Sequence[np.ndarray]) -> float:
         """Return the (unpenalised) loss on the whole batch."""

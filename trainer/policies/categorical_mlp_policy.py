@@ -27,8 +27,10 @@ class CategoricalMLPPolicy(Policy):
     """A policy for Discrete action spaces: ``softmax(output_nonlinearity(MLP(obs)))``.
 
     Actions are sampled with numpy from a copy of the weights (refreshed by
-    ``set_param_values``, ``get_param_values`` and ``refresh_numpy_params``), by inverse-CDF
-    sampling with the policy's own generator.
+    ``set_param_values``, ``get_param_values`` and ``refresh_numpy_params``), drawing from the
+    policy's own generator, so sampling never calls TensorFlow. If logits exceed ~88 in
+    magnitude the fast softmax overflows; that is detected and the softmax redone stably (numpy
+    then reports one RuntimeWarning).
 
     Example::
 

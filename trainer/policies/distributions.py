@@ -130,6 +130,10 @@ class Categorical(Distribution):
         x_var = tf.convert_to_tensor(x_var)
         if x_var.dtype.is_integer:
             one_hot = tf.one_hot(x_var, self.dim, dtype=tf.float32)
+        elif x_var.shape.rank is not None and x_var.shape.rank == self.prob.shape.rank - 1:
+            raise ConfigError(f"x_var has float dtype and shape {x_var.shape}, which looks like "
+                              "action indices: pass them as an integer tensor (or one-hot rows "
+                              f"of width {self.dim}).")
         else:
             one_hot = tf.cast(x_var, tf.float32)
         return tf.reduce_sum(one_hot * self.log_probs, axis=-1)

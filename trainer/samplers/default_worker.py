@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from trainer.envs.environment import Environment, EnvStep
-from trainer.episode_batch import EpisodeBatch, StepType
+from trainer.episode_batch import EpisodeBatch, StepType, step_types_array
 from trainer.samplers.env_update import apply_env_update
 from trainer.samplers.worker import Worker, derive_env_seed
 
@@ -30,7 +31,7 @@ def apply_agent_update(agent: Any, agent_update: Any) -> Any:
     return agent if agent_update is None else agent_update
 
 
-def stack_infos(infos: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+def stack_infos(infos: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
     """Stack a list of per-step info dicts into a dict of arrays (nested dicts recursively)."""
     if not infos:
         return {}
@@ -157,18 +158,24 @@ class DefaultWorker(Worker):
 
         Returns:
             A batch of the completed episodes.
+
+        Raises:
+            RuntimeError: If no episode completed since the last call.
         """
-        env_steps = self._env_steps
+        if not self._lengths:
+            raise RuntimeError("no episode completed since the last collect_episode(); call "
+                               "step_episode() until it returns True.")
+        _, actions, rewards, _, env_infos, _ = zip(*self._env_steps)
         batch = EpisodeBatch._unchecked(
             env_spec=self.env.spec,
             episode_infos={k: np.asarray(v) for k, v in self._episode_infos.items()},
             observations=np.asarray(self._observations),
             last_observations=np.asarray(self._last_observations),
-            actions=np.asarray([s.action for s in env_steps]),
-            rewards=np.asarray([s.reward for s in env_steps]),
-            env_infos=stack_infos([s.env_info for s in env_steps]),
+            actions=np.asarray(actions),
+            rewards=np.fromiter(rewards, dtype=np.float64, count=len(rewards)),
+            env_infos=stack_infos(env_infos),
             agent_infos={k: np.asarray(v) for k, v in self._agent_infos.items()},
-            step_types=np.asarray(self._step_types, dtype=StepType),
+            step_types=step_types_array(self._step_types),
             lengths=np.asarray(self._lengths, dtype=np.int64),
         )
         self._clear()

@@ -8,15 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from trainer.envs.environment import Environment
-from trainer.episode_batch import EpisodeBatch, StepType
+from trainer.envs.environment import Environment, EnvStep
+from trainer.episode_batch import EpisodeBatch, StepType, step_types_array
 from trainer.errors import ConfigError
 from trainer.samplers.default_worker import apply_agent_update, stack_infos
 from trainer.samplers.env_update import apply_env_update
 from trainer.samplers.worker import Worker, derive_env_seed
 
 _TERMINAL, _TIMEOUT = StepType.TERMINAL, StepType.TIMEOUT
-_INITIAL_CAPACITY = 256  # steps per environment; the buffers double when an episode needs more
 
 
 class VecWorker(Worker):
@@ -29,9 +28,10 @@ class VecWorker(Worker):
     away between epochs. garage instead reset every copy whenever the agent was updated. A new
     agent *object* or a new environment restarts the affected episodes.
 
-    Data goes into preallocated per-copy buffers (no per-step copies); pickling the worker keeps
-    them, so a worker restored from a snapshot finishes its unfinished episodes exactly as the
-    original would have.
+    Observations, actions and agent infos go into preallocated ring buffers of
+    ``max_episode_length + 1`` rows of ``n_envs`` entries (no per-step allocations); pickling the
+    worker keeps them, so a worker restored from a snapshot finishes its unfinished episodes
+    exactly as the original would have.
 
     Seeding: copy ``k`` is seeded like the single environment of worker
     ``worker_number * n_envs + k`` of a :class:`DefaultWorker` sampler (see
@@ -59,9 +59,6 @@ class VecWorker(Worker):
         self._envs: list[Environment | None] = [None] * n_envs
         self._generations = [0] * n_envs
         self._needs_reset = [True] * n_envs
-        self._rows = np.arange(n_envs)
-        self._t = np.zeros(n_envs, dtype=np.int64)  # steps taken in each copy's episode
-        self._t_bound = 0  # an upper bound of self._t.max(), to check the capacity cheaply
         self._completed: list[EpisodeBatch] = []
         self._drop_buffers()
         self.worker_init()
@@ -78,13 +75,17 @@ class VecWorker(Worker):
 
     def _drop_buffers(self) -> None:
         n = self._n_envs
-        self._prev_obs: np.ndarray | None = None
+        # Ring buffers, time-major: row ``step % capacity`` holds every copy's data of one
+        # vector step, so each step stores one contiguous row per field. An episode spans at
+        # most max_episode_length rows plus its last observation, so with this capacity a
+        # running episode is never overwritten.
+        self._capacity = self._max_episode_length + 1
+        self._step = 0  # vector steps taken so far; the ring row is self._step % capacity
+        self._starts = [0] * n  # the vector step at which each copy's episode began
         self._obs_buf: np.ndarray | None = None
         self._act_buf: np.ndarray | None = None
         self._agent_info_bufs: dict[str, np.ndarray] = {}
-        self._rewards: list[list[float]] = [[] for _ in range(n)]
-        self._step_types: list[list[StepType]] = [[] for _ in range(n)]
-        self._env_infos: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+        self._env_steps: list[list[EnvStep]] = [[] for _ in range(n)]
         self._episode_infos: list[dict[str, Any]] = [{} for _ in range(n)]
         self._needs_reset = [True] * n
         self._any_reset = True  # whether any copy must be reset before the next step
@@ -149,23 +150,23 @@ class VecWorker(Worker):
         """Reset the copies whose episode ended or that got a new agent or environment."""
         if not self._any_reset:
             return
-        to_reset = [k for k, needed in enumerate(self._needs_reset) if needed]
         if self.agent is None or any(env is None for env in self._envs):
             missing = "agent" if self.agent is None else "environment"
             raise RuntimeError(f"worker {self._worker_number} has no {missing}: give it one with "
                                "update_agent()/update_env(), or build the sampler with agents "
                                "and envs.")
+        to_reset = [k for k, needed in enumerate(self._needs_reset) if needed]
+        row = self._step % self._capacity
         for k in to_reset:
             obs, episode_info = self._envs[k].reset()
-            if self._prev_obs is None:
+            if self._obs_buf is None:
                 obs = np.asarray(obs)
-                self._prev_obs = np.zeros((self._n_envs,) + obs.shape, dtype=obs.dtype)
-            self._prev_obs[k] = obs
+                self._obs_buf = np.zeros((self._capacity, self._n_envs) + obs.shape,
+                                         dtype=obs.dtype)
+            self._obs_buf[row, k] = obs
+            self._starts[k] = self._step
             self._episode_infos[k] = episode_info
-            self._rewards[k] = []
-            self._step_types[k] = []
-            self._env_infos[k] = []
-            self._t[k] = 0
+            self._env_steps[k] = []
             self._needs_reset[k] = False
         self._any_reset = False
         do_resets = np.zeros(self._n_envs, dtype=bool)
@@ -173,29 +174,12 @@ class VecWorker(Worker):
         self.agent.reset(do_resets)
 
     def _allocate(self, actions: np.ndarray, agent_infos: dict[str, Any]) -> None:
-        shape = (self._n_envs, min(self._max_episode_length, _INITIAL_CAPACITY))
-        self._obs_buf = np.zeros(shape + self._prev_obs.shape[1:], dtype=self._prev_obs.dtype)
+        shape = (self._capacity, self._n_envs)
         self._act_buf = np.zeros(shape + actions.shape[1:], dtype=actions.dtype)
         self._agent_info_bufs = {}
         for key, value in agent_infos.items():
             value = np.asarray(value)
             self._agent_info_bufs[key] = np.zeros(shape + value.shape[1:], dtype=value.dtype)
-
-    def _grow(self) -> None:
-        self._t_bound = int(self._t.max())
-        capacity = self._obs_buf.shape[1]
-        if self._t_bound < capacity:
-            return
-        new_capacity = min(2 * capacity, self._max_episode_length)
-
-        def grown(buf: np.ndarray) -> np.ndarray:
-            out = np.zeros((buf.shape[0], new_capacity) + buf.shape[2:], dtype=buf.dtype)
-            out[:, :capacity] = buf
-            return out
-
-        self._obs_buf = grown(self._obs_buf)
-        self._act_buf = grown(self._act_buf)
-        self._agent_info_bufs = {k: grown(v) for k, v in self._agent_info_bufs.items()}
 
     def step_episode(self) -> bool:
         """Take one step in every copy.
@@ -205,62 +189,84 @@ class VecWorker(Worker):
             :meth:`collect_episode`).
         """
         self.start_episode()
-        prev_obs = self._prev_obs
-        actions, agent_infos = self.agent.get_actions(prev_obs)
+        step = self._step
+        row = step % self._capacity
+        next_obs = self._obs_buf[(step + 1) % self._capacity]
+        actions, agent_infos = self.agent.get_actions(self._obs_buf[row])
         actions = np.asarray(actions)
-        if self._obs_buf is None:
+        if self._act_buf is None:
             self._allocate(actions, agent_infos)
-        elif self._t_bound >= self._obs_buf.shape[1]:
-            self._grow()
-        rows, t = self._rows, self._t
-        self._obs_buf[rows, t] = prev_obs
-        self._act_buf[rows, t] = actions
+        self._act_buf[row] = actions
         for key, buf in self._agent_info_bufs.items():
-            buf[rows, t] = agent_infos[key]
-        t += 1
-        self._t_bound += 1
-        max_length = self._max_episode_length
-        rewards, step_types, env_infos = self._rewards, self._step_types, self._env_infos
+            buf[row] = agent_infos[key]
         # Python scalars for scalar actions: gymnasium's Discrete.contains() is ~10x faster on
         # an int than on a numpy integer.
         env_actions = actions.tolist() if actions.ndim == 1 else actions
-        lengths = t.tolist()
+        env_steps = self._env_steps
+        starts = self._starts
+        last_start = step + 1 - self._max_episode_length  # episodes begun then are now full
         finished = []
-        for k, env in enumerate(self._envs):
-            env_step = env.step(env_actions[k])
-            rewards[k].append(env_step.reward)
-            env_infos[k].append(env_step.env_info)
-            prev_obs[k] = env_step.observation
+        cut = []
+        for k, (env, action, steps) in enumerate(zip(self._envs, env_actions, env_steps)):
+            env_step = env.step(action)
+            steps.append(env_step)
+            next_obs[k] = env_step.observation
             step_type = env_step.step_type
             if step_type is _TERMINAL or step_type is _TIMEOUT:
                 finished.append(k)
-            elif lengths[k] >= max_length:
-                step_type = _TIMEOUT
+            elif starts[k] <= last_start:
                 finished.append(k)
-            step_types[k].append(step_type)
+                cut.append(k)
+        self._step = step + 1
         if finished:
-            self._finish(finished)
+            self._finish(finished, cut)
             return True
         return False
 
-    def _finish(self, finished: list[int]) -> None:
-        """Move the episodes of the copies in ``finished`` into a batch."""
-        t = self._t
-        lengths = t[finished].copy()
+    def _episode_rows(self, buf: np.ndarray, k: int) -> np.ndarray:
+        """Return copy ``k``'s data of its current episode from a ring buffer (a copy)."""
+        first = self._starts[k] % self._capacity
+        stop = first + self._step - self._starts[k]
+        if stop <= self._capacity:
+            return buf[first:stop, k].copy()
+        return np.concatenate((buf[first:, k], buf[:stop - self._capacity, k]))
+
+    def _finish(self, finished: list[int], cut: list[int]) -> None:
+        """Move the episodes of the copies in ``finished`` into a batch.
+
+        Args:
+            finished: The copies whose episode ended at this step.
+            cut: Those of them cut by ``max_episode_length``: their last step is a
+                ``TIMEOUT``, whatever the environment said.
+        """
+        rows = self._episode_rows
+        if len(finished) == 1:
+            env_steps = self._env_steps[finished[0]]
+
+            def joined(buf: np.ndarray) -> np.ndarray:
+                return rows(buf, finished[0])
+        else:
+            env_steps = list(itertools.chain.from_iterable(self._env_steps[k] for k in finished))
+
+            def joined(buf: np.ndarray) -> np.ndarray:
+                return np.concatenate([rows(buf, k) for k in finished])
+
+        lengths = np.array([self._step - self._starts[k] for k in finished], dtype=np.int64)
+        # EnvSteps are tuples: one zip transposes them into per-field tuples in C.
+        _, _, rewards, _, env_infos, step_types = zip(*env_steps)
+        step_types = step_types_array(step_types)
+        if cut:
+            step_types[np.cumsum(lengths)[[finished.index(k) for k in cut]] - 1] = _TIMEOUT
         self._completed.append(EpisodeBatch._unchecked(
             env_spec=self._envs[finished[0]].spec,
             episode_infos=stack_infos([self._episode_infos[k] for k in finished]),
-            observations=np.concatenate([self._obs_buf[k, :t[k]] for k in finished]),
-            last_observations=self._prev_obs[finished],
-            actions=np.concatenate([self._act_buf[k, :t[k]] for k in finished]),
-            rewards=np.asarray(list(itertools.chain.from_iterable(
-                self._rewards[k] for k in finished))),
-            env_infos=stack_infos(list(itertools.chain.from_iterable(
-                self._env_infos[k] for k in finished))),
-            agent_infos={key: np.concatenate([buf[k, :t[k]] for k in finished])
-                         for key, buf in self._agent_info_bufs.items()},
-            step_types=np.array(list(itertools.chain.from_iterable(
-                self._step_types[k] for k in finished)), dtype=StepType),
+            observations=joined(self._obs_buf),
+            last_observations=self._obs_buf[self._step % self._capacity, finished],
+            actions=joined(self._act_buf),
+            rewards=np.fromiter(rewards, dtype=np.float64, count=len(rewards)),
+            env_infos=stack_infos(env_infos),
+            agent_infos={key: joined(buf) for key, buf in self._agent_info_bufs.items()},
+            step_types=step_types,
             lengths=lengths,
         ))
         for k in finished:
@@ -271,9 +277,12 @@ class VecWorker(Worker):
         """Return the episodes completed since the last call, and forget them.
 
         Raises:
-            ValueError: If no episode completed since the last call.
+            RuntimeError: If no episode completed since the last call.
         """
-        batch = EpisodeBatch.concatenate(*self._completed)
+        if not self._completed:
+            raise RuntimeError("no episode completed since the last collect_episode(); call "
+                               "step_episode() until it returns True.")
+        batch = EpisodeBatch._concatenate_unchecked(self._completed)
         self._completed = []
         return batch
 

@@ -38,6 +38,7 @@ from trainer.snapshots.storage import TMP_MARKER, Storage, open_storage
 
 MODES = ("all", "last", "gap", "gap_and_last", "gap_overwrite", "none")
 TMP_MAX_AGE = 600.0
+_READ_ATTEMPTS = 3
 _TMP_FILE = re.compile(r"\..+" + re.escape(TMP_MARKER) + r"[0-9a-f]{32}")
 _RESERVED_SUFFIXES = (".pkl", records.SUFFIX)
 _logger = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ class Snapshotter:
 
     Args:
         snapshot_dir: Local path or fsspec URL (``s3://bucket/run``, ``memory://run``).
-            Default: ``<cwd>/data/local/experiment``. Local directories are created at once.
+            Default: ``<cwd>/data/local/experiment``. Local directories are created at once; an
+            S3 bucket must exist already.
         snapshot_mode: One of the modes above. Default ``"last"``.
         snapshot_gap: Epochs between snapshots in the ``gap*`` modes. Default 1.
         storage_options: Filesystem options (see :class:`~trainer.snapshots.Storage`).
@@ -73,7 +75,8 @@ class Snapshotter:
         ConfigError: (a ``ValueError``) for an unknown mode, a gap that is not an integer >= 1,
             ``'last'`` with ``snapshot_gap != 1``, ``'gap_overwrite'`` with ``snapshot_gap <= 1``
             or an unusable ``snapshot_dir``. Nothing is written for bad arguments.
-        SnapshotStorageError: If a local ``snapshot_dir`` cannot be created.
+        SnapshotStorageError: If a local ``snapshot_dir`` cannot be created, or an S3 bucket
+            does not exist or cannot be reached (checked at construction, before training).
 
     Example:
         >>> snapshotter = Snapshotter("/tmp/run", snapshot_mode="all")  # doctest: +SKIP
@@ -102,8 +105,8 @@ class Snapshotter:
         self._storage_options = dict(storage_options) if storage_options else None
         self._storage = open_storage(self._snapshot_dir, storage_options)
         self._run_id = uuid.uuid4().hex
-        if self._storage.is_local:
-            self._storage.ensure_location()
+        # Fail at setup, not after the first epoch: a local dir is created, a bucket checked.
+        self._storage.ensure_location()
 
     @property
     def snapshot_dir(self) -> str:
@@ -347,9 +350,11 @@ class Snapshotter:
             signing.verify(record, key, url, remote=False)
         except FileNotFoundError:
             return None
-        except (SnapshotCorruptError, SnapshotIncompatibleError, OSError) as exc:
+        except (SnapshotCorruptError, SnapshotIncompatibleError, SnapshotUntrustedError) as exc:
             # A record we cannot trust must not be re-signed as "committed" by us.
             _logger.warning("replacing %s whose commit record is unusable: %s", name, exc)
+            return None
+        if record.get("file") != name:
             return None
         if record.get("pending") is None:
             return record["committed"]
@@ -414,26 +419,36 @@ class Snapshotter:
         )
 
     def _load_verified(self, storage: Storage, name: str, key: bytes | None) -> dict[str, Any]:
-        record_url = storage.child_url(records.record_name(name))
-        url = storage.child_url(name)
-        record = records.decode(record_url, storage.get(records.record_name(name)))
-        signing.verify(record, key, record_url, remote=not storage.is_local)
-        if record.get("file") != name:
-            raise _wrong_file(record_url, record, name, signed=key is not None)
-        try:
-            data = storage.get(name)
-        except FileNotFoundError:
+        record_name, url = records.record_name(name), storage.child_url(name)
+        record_url = storage.child_url(record_name)
+        raw = storage.get(record_name)
+        for _ in range(_READ_ATTEMPTS):
+            record = records.decode(record_url, raw)
+            signing.verify(record, key, record_url, remote=not storage.is_local)
+            if record.get("file") != name:
+                raise _wrong_file(record_url, record, name, signed=key is not None)
+            try:
+                data = storage.get(name)
+            except FileNotFoundError:
+                data = None
+            entry = None if data is None else records.matching_entry(record, data)
+            if entry is not None:
+                return _unpickle(url, data, entry)
+            # A live writer may have replaced the payload after we read its record (a reader
+            # concurrent with a 'last'-mode save): if the record moved on, match against it.
+            newer = storage.get(record_name)
+            if newer == raw:
+                break
+            raw = newer
+        if data is None:
             raise SnapshotCorruptError(
                 f"{url} is missing although {record_url} commits it; restore another epoch"
-            ) from None
-        entry = records.matching_entry(record, data)
-        if entry is None:
-            expected = record.get("committed") or record.get("pending")
-            raise SnapshotCorruptError(
-                f"{url} is damaged: {len(data)} bytes, expected {expected['size']} bytes with "
-                f"sha256 {expected['sha256'][:16]}...; restore another epoch"
             )
-        return _unpickle(url, data, entry)
+        expected = record.get("committed") or record.get("pending")
+        raise SnapshotCorruptError(
+            f"{url} is damaged: {len(data)} bytes, expected {expected['size']} bytes with "
+            f"sha256 {expected['sha256'][:16]}...; restore another epoch"
+        )
 
 
 def _check_mode(mode: str, gap: int) -> None:

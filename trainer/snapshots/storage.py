@@ -186,9 +186,9 @@ class Storage:
         self._fs.invalidate_cache(self._root)
         entries = self._remote("list", "", self._fs.ls, self._root, detail=False, refresh=True)
         root = self._root.strip("/")
-        names = {posixpath.basename(str(e).rstrip("/")) for e in entries}
-        names.discard("")
-        names.discard(posixpath.basename(root))
+        paths = (str(e).strip("/") for e in entries)
+        # Some filesystems list a path itself (e.g. when it is a file); that is not a child.
+        names = {posixpath.basename(p) for p in paths if p and p != root}
         return sorted(names)
 
     def delete(self, name: str) -> None:

@@ -27,8 +27,50 @@ def progress_rows(trainer: TFTrainer) -> list[dict[str, str]]:
 
 
 EVALUATION_KEYS = {
-    "Evaluation/Iteration", "Evaluation/NumEpisodes", "Evaluation/AverageDiscountedReturn",
-    "Evaluation/AverageReturn", "Evaluation/StdReturn", "Evaluation/MaxReturn",
-    "Evaluation/MinReturn", "Evaluation/TerminationRate", "Extras/EpisodeRewardMean",
+    "Evaluation/Iteration",
+    "Evaluation/NumEpisodes",
+    "Evaluation/AverageDiscountedReturn",
+    "Evaluation/AverageReturn",
+    "Evaluation/StdReturn",
+    "Evaluation/MaxReturn",
+    "Evaluation/MinReturn",
+    "Evaluation/TerminationRate",
+    "Extras/EpisodeRewardMean",
     "TotalEnvSteps",
 }
+
+
+def cartpole_parts(hidden_sizes: tuple[int, ...] = (8, 8), vec: bool = False):
+    """GymEnv CartPole-v1, a CategoricalMLPPolicy, a LinearFeatureBaseline and a LocalSampler."""
+    from trainer import GymEnv
+    from trainer.baselines import LinearFeatureBaseline
+    from trainer.policies import CategoricalMLPPolicy
+    from trainer.samplers import LocalSampler, VecWorker
+
+    env = GymEnv("CartPole-v1")
+    policy = CategoricalMLPPolicy(env.spec, hidden_sizes=hidden_sizes)
+    extra = {"worker_class": VecWorker, "worker_args": {"n_envs": 4}} if vec else {}
+    sampler = LocalSampler(agents=policy, envs=env, max_episode_length=500, **extra)
+    return env, policy, LinearFeatureBaseline(env.spec), sampler
+
+
+def pendulum_parts(hidden_sizes: tuple[int, ...] = (8, 8)):
+    """GymEnv Pendulum-v1, a GaussianMLPPolicy, a GaussianMLPBaseline and a LocalSampler."""
+    from trainer import GymEnv
+    from trainer.baselines import GaussianMLPBaseline
+    from trainer.policies import GaussianMLPPolicy
+    from trainer.samplers import LocalSampler
+
+    env = GymEnv("Pendulum-v1")
+    policy = GaussianMLPPolicy(env.spec, hidden_sizes=hidden_sizes)
+    baseline = GaussianMLPBaseline(env.spec, hidden_sizes=(8,))
+    sampler = LocalSampler(agents=policy, envs=env, max_episode_length=200)
+    return env, policy, baseline, sampler
+
+
+def policy_keys(name: str) -> set[str]:
+    """garage's per-epoch policy diagnostics."""
+    return {
+        f"{name}/{k}"
+        for k in ("LossBefore", "LossAfter", "dLoss", "KLBefore", "KL", "Entropy", "Perplexity")
+    }

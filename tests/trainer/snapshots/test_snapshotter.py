@@ -464,3 +464,35 @@ def test_unpickling_failure_is_incompatible_with_versions(tmp_path, monkeypatch)
     message = str(info.value)
     assert "tf_vanishing_module" in message and "numpy" in message and "python" in message
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
+
+
+def test_readers_concurrent_with_a_writer_always_get_a_committed_snapshot(tmp_path) -> None:
+    import threading
+
+    writer = Snapshotter(str(tmp_path), "last")
+    writer.save_itr_params(0, {"epoch": 0, "w": np.zeros(20_000)})
+    done, seen, errors = threading.Event(), [], []
+
+    def write() -> None:
+        for epoch in range(1, 60):
+            writer.save_itr_params(epoch, {"epoch": epoch, "w": np.full(20_000, epoch)})
+        done.set()
+
+    def read() -> None:
+        reader = Snapshotter(str(tmp_path), "last")
+        while not done.is_set():
+            try:
+                state = reader.load(str(tmp_path))
+            except Exception as exc:  # any failure is a test failure, reported below
+                errors.append(exc)
+                return
+            assert np.all(state["w"] == state["epoch"])
+            seen.append(state["epoch"])
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(seen) > 5 and seen == sorted(seen)
