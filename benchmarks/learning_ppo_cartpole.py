@@ -5,7 +5,7 @@ environment steps. Settings follow rl-zoo3's tuned CartPole PPO where garage's A
 environments (VecWorker), 256 steps per epoch, 20 optimisation epochs over minibatches of 256,
 Adam lr 1e-3, clip 0.2, discount 0.98, GAE lambda 0.8, no entropy bonus, (64, 64) tanh policy,
 and a GaussianMLPBaseline (64, 64) as the value function. The policy is evaluated after each
-epoch whose ``Extras/EpisodeRewardMean`` (last 100 training episodes) is >= 450; evaluation
+epoch whose ``Extras/EpisodeRewardMean`` (last 100 training episodes) is >= 400; evaluation
 time is not counted in the wall time.
 
 Usage: ``.venv/bin/python benchmarks/learning_ppo_cartpole.py [--seed 1] [--snapshot-mode last]``
@@ -31,6 +31,7 @@ from trainer.policies import CategoricalMLPPolicy  # noqa: E402
 from trainer.samplers import LocalSampler, VecWorker  # noqa: E402
 
 BATCH_SIZE = 256  # 8 envs x 32 steps, as rl-zoo3's n_envs * n_steps
+EVAL_FROM = 400  # evaluate once the mean of the last 100 training returns reaches this
 
 
 def build(seed: int) -> tuple[Any, Any, Any]:
@@ -57,7 +58,7 @@ def run(seed: int, snapshot_mode: str = "last", max_env_steps: int = 100_000,
         env, policy, algo = build(seed)
         trainer.setup(algo, env)
         watcher = TargetWatcher(policy, "CartPole-v1", 475.0,
-                                lambda row: row["Extras/EpisodeRewardMean"] >= 450,
+                                lambda row: row["Extras/EpisodeRewardMean"] >= EVAL_FROM,
                                 stop=stop, max_env_steps=max_env_steps)
         return run_to_target(trainer, watcher, n_epochs=10_000, batch_size=BATCH_SIZE)
 

@@ -4,7 +4,7 @@ Both use rl-zoo3's tuned CartPole settings (8 envs, 32 steps each per update, 20
 minibatch 256, lr 1e-3, clip 0.2, gamma 0.98, GAE lambda 0.8; SB3 also decays lr and clip
 linearly as the zoo does), one torch / TensorFlow thread, a 100k-step budget, and the same
 stopping rule: after each update whose mean return over the last 100 training episodes is
->= 450, run 20 deterministic evaluation episodes (same seeds for both; not timed) and stop
+>= 400, run 20 deterministic evaluation episodes (same seeds for both; not timed) and stop
 once their mean is >= 475. Reported per framework: wall time from the start of training to
 that point, env steps, and the ratio trainflow / SB3 (below 1 means trainflow is faster).
 
@@ -49,7 +49,8 @@ def run_sb3(seed: int, max_env_steps: int = 100_000) -> dict[str, Any]:
 
         def _on_rollout_end(self) -> None:
             buf = self.model.ep_info_buffer
-            if self.hit is None and len(buf) == 100 and np.mean([e["r"] for e in buf]) >= 450:
+            if (self.hit is None and len(buf) == 100
+                    and np.mean([e["r"] for e in buf]) >= learning_ppo_cartpole.EVAL_FROM):
                 t0 = time.perf_counter()
                 self.last_eval = evaluate_fn(
                     lambda obs: int(self.model.predict(obs, deterministic=True)[0]),

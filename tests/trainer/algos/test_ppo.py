@@ -103,3 +103,17 @@ def test_entropy_options_change_the_update(tf_trainer, entropy_method):
             algo.optimize(None, 0, episodes)
             results.append(policy.get_param_values())
     assert not np.allclose(results[0], results[1])
+
+
+def test_pickled_algorithm_holds_numpy_not_tf_handles(tf_trainer):
+    import pickle
+
+    env, policy, algo = _ppo(cartpole_parts())
+    tf_trainer.setup(algo, env)
+    tf_trainer.train(n_epochs=1, batch_size=100)
+    state = algo.__getstate__()
+    assert state["_graph"] is None
+    blob = pickle.dumps(algo)  # the standard pickler refuses sessions, graphs and tensors
+    for marker in (b"tensorflow.python.client", b"tensorflow.python.framework.ops"):
+        assert marker not in blob
+    assert all(isinstance(a, np.ndarray) for a in algo._optimizer.__getstate__()["_saved_state"])
