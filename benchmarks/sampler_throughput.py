@@ -1,19 +1,27 @@
-"""Sampler throughput on CartPole-v1: raw env steps/s vs. VecWorker and DefaultWorker sampling.
+"""Sampler throughput on CartPole-v1: raw env step rates vs. VecWorker and DefaultWorker sampling.
 
-Prints (median of --repeats runs):
+Prints, in one run (medians over --repeats interleaved rounds; ratios are paired per round):
 
-* raw: 8 ``gym.make("CartPole-v1")`` envs stepped in a Python loop with precomputed random
-  actions (reset on terminated/truncated);
-* VecWorker(8) + a numpy 2x32 tanh MLP policy through ``LocalSampler.obtain_samples``;
-* DefaultWorker (one env) + the same policy through ``LocalSampler.obtain_samples``;
-* the ratios to the raw rate (the algorithms issue requires VecWorker >= 50 %).
+* raw, plain envs: 8 ``gym.make("CartPole-v1")`` envs stepped in a Python loop with
+  precomputed random actions (reset on terminated/truncated); the reference rate;
+* raw, native vector env: ``gym.make_vec(..., num_envs=8, vectorization_mode=
+  "vector_entry_point")`` (numpy ``CartPoleVectorEnv``) with precomputed actions;
+* ``VecWorker(n_envs=8)`` through ``LocalSampler.obtain_samples`` on its native vector env path
+  and on its per-environment loop (``native_vec=False``);
+* ``DefaultWorker`` (one env) through ``LocalSampler.obtain_samples``;
+* each rate's ratio to the plain-env raw rate (the algorithms issue requires >= 0.5 for the
+  built-in policy with 8 envs; the target is >= 0.8).
+
+The samplers use trainflow's ``CategoricalMLPPolicy((32, 32))``, built in a
+``tf.compat.v1.Session(graph=tf.Graph())`` with one TF thread; it samples with numpy from a copy
+of its weights (refreshed by ``get_param_values``). ``--numpy-policy`` swaps in a plain numpy
+2x32 tanh MLP and skips TensorFlow.
 
 Rates are given per second of wall-clock time and per second of this process's CPU time; on a
 shared machine the CPU-time rates (and their ratios) are the steadier ones.
 
-Usage: ``.venv/bin/python benchmarks/sampler_throughput.py [--steps 100000] [--repeats 3]
-[--builtin]``; ``--builtin`` samples with trainflow's ``CategoricalMLPPolicy((32, 32))``
-(its numpy side) instead of the benchmark's own numpy MLP.
+Usage: ``.venv/bin/python benchmarks/sampler_throughput.py [--steps 50000] [--repeats 5]
+[--numpy-policy]``.
 """
 
 from __future__ import annotations
@@ -24,7 +32,9 @@ import statistics
 import sys
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
@@ -100,7 +110,11 @@ class Clock:
         self.cpu = time.process_time() - self._cpu
 
 
-def raw_rate(n_steps: int) -> tuple[float, float]:
+Rate = tuple[float, float]  # steps per wall-clock second, steps per CPU second
+
+
+def raw_plain_rate(n_steps: int) -> Rate:
+    """8 gym.make envs in a Python loop, precomputed actions."""
     envs = [gym.make(ENV_ID) for _ in range(N_ENVS)]
     for i, env in enumerate(envs):
         env.reset(seed=i)
@@ -115,63 +129,105 @@ def raw_rate(n_steps: int) -> tuple[float, float]:
     return steps / clock.wall, steps / clock.cpu
 
 
-def make_policy(builtin: bool, env: GymEnv) -> object:
-    """The benchmark's numpy policy, or trainflow's CategoricalMLPPolicy (2x32 tanh)."""
-    if not builtin:
-        return NumpyMLPPolicy(4, 2)
-    import tensorflow as tf
-
-    from trainer.policies import CategoricalMLPPolicy
-
-    session = tf.compat.v1.Session(graph=tf.Graph())
-    session.__enter__()
-    session.graph.as_default().__enter__()
-    policy = CategoricalMLPPolicy(env.spec, hidden_sizes=(32, 32))
-    policy.get_param_values()  # refreshes the numpy copy of the weights
-    return policy
+def raw_native_rate(n_steps: int) -> Rate:
+    """One numpy vector env of 8 copies (it resets finished copies itself), precomputed actions."""
+    venv = gym.make_vec(ENV_ID, num_envs=N_ENVS, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 2, (n_steps // N_ENVS + 1, N_ENVS))
+    with Clock() as clock:
+        for row in actions:
+            venv.step(row)
+    steps = len(actions) * N_ENVS
+    return steps / clock.wall, steps / clock.cpu
 
 
-def sampler_rate(n_steps: int, worker_class: type, worker_args: dict,
-                 builtin: bool = False) -> tuple[float, float]:
-    env = GymEnv(ENV_ID)
-    policy = make_policy(builtin, env)
-    sampler = LocalSampler(policy, env, max_episode_length=500, seed=1,
+def sampler_rate(policy: Any, n_steps: int, worker_class: type, worker_args: dict) -> Rate:
+    """``LocalSampler.obtain_samples`` steps/s (counting recorded steps only)."""
+    sampler = LocalSampler(policy, GymEnv(ENV_ID), max_episode_length=500, seed=1,
                            worker_class=worker_class, worker_args=worker_args)
     params = policy.get_param_values()
     sampler.obtain_samples(0, 2000, params)  # warm-up
     with Clock() as clock:
         episodes = sampler.obtain_samples(1, n_steps, params)
     steps = int(episodes.lengths.sum())
+    if worker_class is VecWorker:
+        native = sampler.workers[0].uses_native_vec
+        if native != worker_args.get("native_vec", True):
+            raise RuntimeError(f"VecWorker took the {'native' if native else 'loop'} path, "
+                               "not the one this row measures.")
     return steps / clock.wall, steps / clock.cpu
+
+
+def builtin_policy() -> tuple[Any, Callable[[], None]]:
+    """Build CategoricalMLPPolicy((32, 32)) in a new one-thread session; return it, a closer."""
+    import tensorflow as tf
+
+    from trainer.policies import CategoricalMLPPolicy
+
+    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1,
+                                      inter_op_parallelism_threads=1)
+    session = tf.compat.v1.Session(graph=tf.Graph(), config=config)
+    session.__enter__()
+    graph_context = session.graph.as_default()
+    graph_context.__enter__()
+    policy = CategoricalMLPPolicy(GymEnv(ENV_ID).spec, hidden_sizes=(32, 32))
+    policy.get_param_values()  # refreshes the numpy copy of the weights
+
+    def close() -> None:
+        graph_context.__exit__(None, None, None)
+        session.__exit__(None, None, None)
+
+    return policy, close
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--builtin", action="store_true",
-                        help="sample with trainflow's CategoricalMLPPolicy (needs TensorFlow)")
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--numpy-policy", action="store_true",
+                        help="sample with a plain numpy MLP instead of CategoricalMLPPolicy")
     args = parser.parse_args()
-    rates: dict[str, list[tuple[float, float]]] = {"raw": [], "vec": [], "default": []}
-    for _ in range(args.repeats):
-        rates["raw"].append(raw_rate(args.steps))
-        rates["vec"].append(sampler_rate(args.steps, VecWorker, {"n_envs": N_ENVS},
-                                         args.builtin))
-        rates["default"].append(sampler_rate(args.steps, DefaultWorker, {}, args.builtin))
-    wall = {k: statistics.median(r[0] for r in v) for k, v in rates.items()}
-    cpu = {k: statistics.median(r[1] for r in v) for k, v in rates.items()}
-    policy = "CategoricalMLPPolicy" if args.builtin else "numpy 2x32 tanh MLP"
-    print(f"CartPole-v1, {args.steps} steps, median of {args.repeats}; steps/s by wall clock "
-          "| by process CPU time")
-    rows = [("raw", f"raw env steps/s ({N_ENVS} envs, python loop, random actions)"),
-            ("vec", f"VecWorker({N_ENVS}) + {policy}, LocalSampler"),
-            ("default", f"DefaultWorker (1 env) + {policy}, LocalSampler")]
-    for key, label in rows:
-        ratio = ("" if key == "raw" else
-                 f"   ratio to raw {wall[key] / wall['raw']:.2f} | {cpu[key] / cpu['raw']:.2f}")
-        print(f"{label:<58} {wall[key]:>9,.0f} | {cpu[key]:>9,.0f}{ratio}")
-    print(f"VecWorker / DefaultWorker: {wall['vec'] / wall['default']:.2f} | "
-          f"{cpu['vec'] / cpu['default']:.2f}")
+    if args.numpy_policy:
+        policy, close, name = NumpyMLPPolicy(4, 2), (lambda: None), "numpy 2x32 tanh MLP"
+    else:
+        (policy, close), name = builtin_policy(), "CategoricalMLPPolicy"
+    rows: list[tuple[str, str, Callable[[], Rate]]] = [
+        ("raw", f"raw: {N_ENVS} plain envs, python loop", lambda: raw_plain_rate(args.steps)),
+        ("raw_native", f"raw: native vector env x{N_ENVS}",
+         lambda: raw_native_rate(args.steps)),
+        ("vec_native", f"VecWorker({N_ENVS}) native vector env path",
+         lambda: sampler_rate(policy, args.steps, VecWorker, {"n_envs": N_ENVS})),
+        ("vec_loop", f"VecWorker({N_ENVS}) per-env loop (native_vec=False)",
+         lambda: sampler_rate(policy, args.steps, VecWorker,
+                              {"n_envs": N_ENVS, "native_vec": False})),
+        ("default", "DefaultWorker (1 env)",
+         lambda: sampler_rate(policy, args.steps, DefaultWorker, {})),
+    ]
+    rates: dict[str, list[Rate]] = {key: [] for key, _, _ in rows}
+    try:
+        for _ in range(args.repeats):  # interleaved rounds: a load change hits every row
+            for key, _, measure in rows:
+                rates[key].append(measure())
+    finally:
+        close()
+    median = statistics.median
+    # Ratios are taken within each round (paired), then the median over the rounds: on a
+    # shared machine this cancels most of the load drift between rounds.
+    ratio = {key: [tuple(r[i] / raw[i] for i in (0, 1)) for r, raw in zip(v, rates["raw"])]
+             for key, v in rates.items()}
+    print(f"{ENV_ID}, {args.steps} steps per measurement, {args.repeats} interleaved rounds "
+          f"(medians); samplers use {name} via LocalSampler; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    print(f"{'':<46} {'steps/s wall':>12} | {'CPU':>9}   ratio to plain raw: wall | CPU")
+    for key, label, _ in rows:
+        print(f"{label:<46} {median(r[0] for r in rates[key]):>12,.0f} | "
+              f"{median(r[1] for r in rates[key]):>9,.0f}   "
+              f"{median(r[0] for r in ratio[key]):>23.2f} | "
+              f"{median(r[1] for r in ratio[key]):.2f}")
+    for key, label, _ in rows[1:]:
+        print(f"per-round wall ratios, {label}: "
+              + ", ".join(f"{r[0]:.2f}" for r in ratio[key]))
+
 
 if __name__ == "__main__":
     main()

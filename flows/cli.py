@@ -88,9 +88,12 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
     names = ("snapshot_dir", "env", "algo", "n_epochs", "batch_size", "seed", "snapshot_mode",
              "snapshot_gap", "max_episode_length", "max_restarts", *_JSON_OPTIONS)
     params = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    keep_none: tuple[str, ...] = ()
     if args.command == "resume":
-        params.update(env=None, algo=None)  # The snapshot knows them.
-    return {k: v for k, v in params.items() if v is not None or k in ("env", "algo")}
+        # The snapshot knows these; None tells the flow to keep the snapshot's values.
+        params.update(env=None, algo=None)
+        keep_none = ("env", "algo", "n_epochs", "batch_size")
+    return {k: v for k, v in params.items() if v is not None or k in keep_none}
 
 
 def _precheck(params: dict[str, Any]) -> None:

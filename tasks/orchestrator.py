@@ -84,9 +84,11 @@ class PrefectOrchestrator:
         if self.reporter is None:
             snapshot_dir = getattr(self.trainer, "snapshot_dir", None)
             train_args = getattr(self.trainer, "train_args", None)
+            config = getattr(self.trainer, "_snapshot_config", None)
             self.reporter = EpochReporter(
                 experiment_key(snapshot_dir) if snapshot_dir else "experiment",
-                n_epochs=getattr(train_args, "n_epochs", None))
+                n_epochs=getattr(train_args, "n_epochs", None), snapshot_dir=snapshot_dir,
+                storage_options=getattr(config, "storage_options", None))
         return self.reporter
 
 

@@ -2,21 +2,28 @@
 
 All three are keyed artifacts, so they show on the Artifacts page and keep one version per
 update. The progress artifact is updated in place every epoch; the table and the curve are
-re-published at most once per epoch and at most ``max_versions`` times per run, so a long run does
-not fill the server's database with copies of a growing table.
+re-published at most once per epoch, at most every ``min_interval_s`` seconds and at most
+``max_versions`` times per run, so a long run does not fill the server's database with copies of a
+growing table. Each API call costs 20-40 ms, so they are made from a background thread: the
+training thread only appends a row (the last epoch's artifacts are published before it returns).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
 import math
 import os
 import re
+import threading
+import time
+from contextvars import copy_context
 from typing import Any
 from uuid import UUID
 
+import fsspec
 from prefect.artifacts import (
     Artifact,
     create_markdown_artifact,
@@ -78,18 +85,36 @@ class EpochReporter:
         x_metric: The curve's x axis, falling back to the epoch when absent. Default
             ``TotalEnvSteps``.
         max_versions: Most versions of the table and the curve written per run. Default 100.
+        min_interval_s: Least time between two versions of the table and the curve, except for
+            the last epoch's. Default 5.
+        background: Publish from a background thread. Default ``True``; without ``n_epochs``
+            (no known last epoch to flush at) publishing is always synchronous.
+        snapshot_dir: The experiment's directory; on resume the table is rebuilt from its
+            ``progress.csv``. Default ``None``: from the last published table.
+        storage_options: fsspec options for ``snapshot_dir``.
     """
 
     def __init__(self, key: str, n_epochs: int | None = None, *, y_metric: str = AVERAGE_RETURN,
-                 x_metric: str = ENV_STEPS, max_versions: int = 100) -> None:
+                 x_metric: str = ENV_STEPS, max_versions: int = 100, min_interval_s: float = 5.0,
+                 background: bool = True, snapshot_dir: str | None = None,
+                 storage_options: dict[str, Any] | None = None) -> None:
         self.key = key
         self.n_epochs = n_epochs
         self.y_metric = y_metric
         self.x_metric = x_metric
         self.max_versions = max_versions
         self.rows: list[dict[str, Any]] = []
+        self.min_interval_s = min_interval_s
+        self.snapshot_dir = snapshot_dir
+        self.storage_options = storage_options
+        self.background = background and n_epochs is not None
         self._progress_id: UUID | None = None
         self._history_loaded = False
+        self._last_table = -float("inf")
+        self._pending: int | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._worker: threading.Thread | None = None
 
     def report(self, epoch: int, metrics: dict[str, Any]) -> None:
         """Record one finished epoch and update the artifacts that are due.
@@ -102,25 +127,72 @@ class EpochReporter:
             self._history_loaded = True
             self.rows = self._earlier_rows(epoch)
         row = {"Epoch": epoch, **{k: _json_value(v) for k, v in metrics.items() if k != "Epoch"}}
-        self.rows.append(row)
+        with self._lock:
+            self.rows.append(row)
+        last = self.n_epochs is not None and epoch + 1 >= self.n_epochs
+        if not self.background or last:
+            self.flush()
+            self._publish(epoch, final=True)
+            return
+        with self._wake:
+            self._pending = epoch
+            self._wake.notify()
+        if self._worker is None:
+            # The copied context carries the flow run, so artifacts are linked to it.
+            self._worker = threading.Thread(target=copy_context().run, args=(self._work,),
+                                            name="trainflow-artifacts", daemon=True)
+            self._worker.start()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until the background thread has published everything reported so far."""
+        deadline = time.monotonic() + timeout
+        with self._wake:
+            while self._pending is not None and time.monotonic() < deadline:
+                self._wake.wait(0.05)
+
+    def _work(self) -> None:
+        while True:
+            with self._wake:
+                while self._pending is None:
+                    self._wake.wait()
+                epoch = self._pending
+            try:
+                self._publish(epoch, final=False)
+            except Exception as exc:  # noqa: BLE001 - artifacts must never stop training.
+                _log.warning("could not publish the artifacts of epoch %d: %s", epoch, exc)
+            with self._wake:
+                if self._pending == epoch:
+                    self._pending = None
+                self._wake.notify_all()
+
+    def _publish(self, epoch: int, final: bool) -> None:
+        with self._lock:
+            rows = list(self.rows)
         self._update_progress(epoch)
-        if self._due(epoch):
-            create_table_artifact(self.rows, key=f"{self.key}-metrics",
+        now = time.monotonic()
+        if final or (self._due(epoch) and now - self._last_table >= self.min_interval_s):
+            self._last_table = now
+            create_table_artifact(rows, key=f"{self.key}-metrics",
                                   description=f"Per-epoch metrics, epochs 0..{epoch}")
-            create_markdown_artifact(self.curve_markdown(), key=f"{self.key}-learning-curve",
+            create_markdown_artifact(self.curve_markdown(rows), key=f"{self.key}-learning-curve",
                                      description=f"{self.y_metric} after epoch {epoch}")
 
-    def curve_markdown(self) -> str:
-        """The learning curve as markdown: an embedded SVG plot and the latest value."""
-        have_x = all(self.x_metric in row for row in self.rows)
+    def curve_markdown(self, rows: list[dict[str, Any]] | None = None) -> str:
+        """The learning curve as markdown: an embedded SVG plot and the latest value.
+
+        Args:
+            rows: The metric rows to plot. Default ``None``: all rows reported so far.
+        """
+        rows = self.rows if rows is None else rows
+        have_x = all(self.x_metric in row for row in rows)
         x_name = self.x_metric if have_x else "Epoch"
-        points = [(row.get(x_name), row.get(self.y_metric)) for row in self.rows]
+        points = [(row.get(x_name), row.get(self.y_metric)) for row in rows]
         points = [(float(x), float(y)) for x, y in points
                   if isinstance(x, int | float) and isinstance(y, int | float)]
         svg = render_svg([p[0] for p in points], [p[1] for p in points], x_name, self.y_metric)
         latest = f"{points[-1][1]:.4g} at {x_name} {points[-1][0]:g}" if points else "no data yet"
         return (f"## Learning curve\n\n{markdown_image(svg, f'{self.y_metric} vs {x_name}')}\n\n"
-                f"Latest {self.y_metric}: **{latest}** ({len(self.rows)} epochs)\n")
+                f"Latest {self.y_metric}: **{latest}** ({len(rows)} epochs)\n")
 
     def _due(self, epoch: int) -> bool:
         if self.n_epochs is None:
@@ -140,9 +212,30 @@ class EpochReporter:
             update_progress_artifact(self._progress_id, progress, description=description)
 
     def _earlier_rows(self, first_epoch: int) -> list[dict[str, Any]]:
-        """Rows of epochs before ``first_epoch`` from the experiment's last table, on resume."""
+        """Rows of the epochs before ``first_epoch``, when a run resumes.
+
+        The experiment's ``progress.csv`` is the authority (``restore()`` trims it to the
+        snapshot's epoch); the last published table is the fallback.
+        """
         if first_epoch == 0:
             return []
+        rows = self._csv_rows() if self.snapshot_dir else []
+        if not rows:
+            rows = self._artifact_rows()
+        return [row for row in rows
+                if isinstance(row.get("Epoch"), int) and row["Epoch"] < first_epoch]
+
+    def _csv_rows(self) -> list[dict[str, Any]]:
+        try:
+            with fsspec.open(f"{self.snapshot_dir.rstrip('/')}/progress.csv", "r",
+                             **(self.storage_options or {})) as handle:
+                return [{k: _csv_value(v) for k, v in row.items()}
+                        for row in csv.DictReader(handle)]
+        except Exception as exc:  # noqa: BLE001 - the table is a convenience, never a failure.
+            _log.debug("no progress.csv to rebuild the metrics table from: %s", exc)
+            return []
+
+    def _artifact_rows(self) -> list[dict[str, Any]]:
         try:
             artifact = Artifact.get(f"{self.key}-metrics")
             data = json.loads(artifact.data) if artifact and isinstance(artifact.data, str) \
@@ -150,8 +243,16 @@ class EpochReporter:
         except Exception as exc:  # noqa: BLE001 - the table is a convenience, never a failure.
             _log.warning("could not read the earlier metrics table %s-metrics: %s", self.key, exc)
             return []
-        if not isinstance(data, list):
-            return []
-        return [row for row in data
-                if isinstance(row, dict) and isinstance(row.get("Epoch"), int)
-                and row["Epoch"] < first_epoch]
+        return [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
+
+
+def _csv_value(cell: str | None) -> Any:
+    """A ``progress.csv`` cell as a number where it is one (empty cells become ``None``)."""
+    if cell is None or cell == "":
+        return None
+    for kind in (int, float):
+        try:
+            return _json_value(kind(cell))
+        except ValueError:
+            pass
+    return cell

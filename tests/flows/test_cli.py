@@ -26,7 +26,7 @@ def _env(**extra: str) -> dict[str, str]:
 def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists() and len(path.read_text().split()) >= n:
+        if path.exists() and len(path.read_text().splitlines()) >= n:
             return
         assert proc.poll() is None, proc.communicate()[0][-3000:]
         time.sleep(0.2)

@@ -8,7 +8,8 @@ Test hooks (all JSON-friendly ``algo_kwargs``):
     fail_at_epoch / fault_marker: raise once in ``optimize`` of that epoch; the marker file
         records that the fault fired, so the retried attempt passes.
     sleep_s: sleep this long in every ``optimize`` (gives kill tests a window).
-    progress_file: append ``"<epoch>\\n"`` after every ``optimize`` (lets tests see progress).
+    progress_file: append ``"<epoch> <pid>"`` lines after every ``optimize`` (progress, and the
+        process to kill).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class LinearHillClimb:
             self.w, self.best = episodes["candidate"], mean
         if self.progress_file:
             with open(self.progress_file, "a") as progress:
-                progress.write(f"{epoch}\n")
+                progress.write(f"{epoch} {os.getpid()}\n")
         return {"Evaluation/AverageReturn": mean, "Evaluation/BestReturn": float(self.best),
                 "EpochEnvSteps": episodes["steps"]}
 

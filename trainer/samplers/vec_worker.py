@@ -6,6 +6,7 @@ import copy
 import itertools
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from trainer.envs.environment import Environment, EnvStep
@@ -13,6 +14,7 @@ from trainer.episode_batch import EpisodeBatch, StepType, step_types_array
 from trainer.errors import ConfigError
 from trainer.samplers.default_worker import apply_agent_update, stack_infos
 from trainer.samplers.env_update import apply_env_update
+from trainer.samplers.native_vec import NativeVecEnv, native_seed
 from trainer.samplers.worker import Worker, derive_env_seed
 
 _TERMINAL, _TIMEOUT = StepType.TERMINAL, StepType.TIMEOUT
@@ -28,30 +30,54 @@ class VecWorker(Worker):
     away between epochs. garage instead reset every copy whenever the agent was updated. A new
     agent *object* or a new environment restarts the affected episodes.
 
+    Two ways of stepping the copies (the worker picks one whenever it gets new environments;
+    :attr:`uses_native_vec` tells which):
+
+    * **Native vector env** (the fast path), when ``native_vec`` is true and every copy is a
+      plain :class:`~trainer.envs.GymEnv` made by ``gym.make`` of one registered id, with the
+      same keyword arguments and time limit, no wrappers beyond ``gym.make``'s own and no
+      render mode, whose gym spec has a ``vector_entry_point`` (e.g. ``CartPole-v1``'s numpy
+      ``CartPoleVectorEnv``). The worker then builds one
+      ``gym.make_vec(..., vectorization_mode="vector_entry_point")`` env of ``n_envs`` copies
+      and steps that instead (about 1.3-1.5x the raw speed of separate environments with 8
+      copies); the ``GymEnv`` objects are kept for their spec only, and changes made to their
+      internals are not seen. Its episodes have the same fields, step types and ``env_info``
+      keys as the loop's, but other random draws: the vector env has one generator, seeded
+      from ``(seed, worker_number)``. gymnasium's ``NEXT_STEP`` autoreset costs each copy
+      one unrecorded vector step (and one unused policy row) per episode. Any environment
+      update (not ``None``) rebuilds it and restarts every copy.
+    * **Per-environment loop** otherwise: each copy's ``step()`` in a Python loop. Copy ``k``
+      is seeded like the single environment of worker ``worker_number * n_envs + k`` of a
+      :class:`DefaultWorker` sampler (see :func:`~trainer.samplers.worker.derive_env_seed`),
+      so the episodes equal those of ``n_envs`` ``DefaultWorker`` s with the same seed.
+
     Observations, actions and agent infos go into preallocated ring buffers of
     ``max_episode_length + 1`` rows of ``n_envs`` entries (no per-step allocations); pickling the
-    worker keeps them, so a worker restored from a snapshot finishes its unfinished episodes
-    exactly as the original would have.
-
-    Seeding: copy ``k`` is seeded like the single environment of worker
-    ``worker_number * n_envs + k`` of a :class:`DefaultWorker` sampler (see
-    :func:`~trainer.samplers.worker.derive_env_seed`).
+    worker keeps them and the environments' random state (the native vector env's included),
+    so a worker restored from a snapshot finishes its unfinished episodes exactly as the
+    original would have.
 
     Args:
         seed: The sampler's seed, or ``None`` for unseeded environments.
         max_episode_length: Episodes are cut after this many steps.
         worker_number: This worker's index in its sampler.
         n_envs: Number of environment copies (default 8).
+        native_vec: Step eligible copies as one native vector env (default ``True``); pass
+            ``False`` to always use the per-environment loop (e.g. to get the episodes of
+            ``DefaultWorker`` s, or for environments changed after ``gym.make``).
 
     Raises:
-        ConfigError: If ``n_envs`` is not a positive integer.
+        ConfigError: If ``n_envs`` is not a positive integer or ``native_vec`` not a bool.
     """
 
     def __init__(self, *, seed: int | None, max_episode_length: int, worker_number: int,
-                 n_envs: int = 8) -> None:
+                 n_envs: int = 8, native_vec: bool = True) -> None:
         if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
             raise ConfigError(f"n_envs={n_envs!r} is not valid: pass a positive integer, the "
                               "number of environment copies per worker (e.g. n_envs=8).")
+        if not isinstance(native_vec, bool):
+            raise ConfigError(f"native_vec={native_vec!r} is not valid: pass True to step "
+                              "eligible environments as one gymnasium vector env, or False.")
         super().__init__(seed=seed, max_episode_length=max_episode_length,
                          worker_number=worker_number)
         self.agent: Any = None
@@ -60,6 +86,9 @@ class VecWorker(Worker):
         self._generations = [0] * n_envs
         self._needs_reset = [True] * n_envs
         self._completed: list[EpisodeBatch] = []
+        self._native_vec = native_vec
+        self._native: NativeVecEnv | None = None
+        self._native_generation = 0
         self._drop_buffers()
         self.worker_init()
 
@@ -72,6 +101,16 @@ class VecWorker(Worker):
     def n_envs(self) -> int:
         """The number of environment copies."""
         return self._n_envs
+
+    @property
+    def uses_native_vec(self) -> bool:
+        """Whether the copies are stepped as one native gymnasium vector env (see above)."""
+        return self._native is not None
+
+    @property
+    def native_vec_env(self) -> gym.vector.VectorEnv | None:
+        """The native gymnasium vector env stepped instead of the copies, or ``None``."""
+        return None if self._native is None else self._native.venv
 
     def _drop_buffers(self) -> None:
         n = self._n_envs
@@ -105,6 +144,8 @@ class VecWorker(Worker):
         if agent is not self.agent:
             self._needs_reset = [True] * self._n_envs
             self._any_reset = True
+            if self._native is not None:
+                self._native.restart()
         self.agent = agent
 
     def update_env(self, env_update: Any) -> None:
@@ -113,7 +154,8 @@ class VecWorker(Worker):
         Args:
             env_update: A list of exactly ``n_envs`` updates (one per copy), or one update
                 deep-copied for every copy; each as :meth:`DefaultWorker.update_env`. A copy
-                that gets a new environment is seeded and restarts its episode.
+                that gets a new environment is seeded and restarts its episode. On the
+                native vector env path any update rebuilds it (see the class docstring).
 
         Raises:
             ValueError: If a list has the wrong length.
@@ -143,6 +185,23 @@ class VecWorker(Worker):
                 self._needs_reset[k] = True
                 self._any_reset = True
             self._envs[k] = env
+        self._choose_path()
+
+    def _choose_path(self) -> None:
+        """Build the native vector env for the current copies, or fall back to the loop."""
+        was_native = self._native is not None
+        if was_native:
+            self._native.close()
+            self._native = None
+        if self._native_vec and all(env is not None for env in self._envs):
+            seed = (None if self._seed is None else
+                    native_seed(self._seed, self._worker_number, self._native_generation))
+            self._native = NativeVecEnv.build(self._envs, self._max_episode_length, seed)
+            if self._native is not None:
+                self._native_generation += 1
+        if was_native or self._native is not None:
+            # Episodes running on the other path (or the old vector env) cannot continue.
+            self._drop_buffers()
 
     # ------------------------------------------------------------------ sampling
 
@@ -188,6 +247,15 @@ class VecWorker(Worker):
             ``True`` if at least one episode completed (collect it with
             :meth:`collect_episode`).
         """
+        if self._native is not None:
+            if self.agent is None:
+                raise RuntimeError(f"worker {self._worker_number} has no agent: give it one "
+                                   "with update_agent(), or build the sampler with agents.")
+            batch = self._native.step(self.agent)
+            if batch is None:
+                return False
+            self._completed.append(batch)
+            return True
         self.start_episode()
         step = self._step
         row = step % self._capacity
@@ -292,12 +360,25 @@ class VecWorker(Worker):
         Returns:
             The completed episodes (one or more); unfinished ones continue next call.
         """
-        while not self.step_episode():
-            pass
+        native = self._native
+        if native is not None and self.agent is not None:
+            self._completed.append(native.rollout(self.agent))
+        else:
+            while not self.step_episode():
+                pass
         return self.collect_episode()
 
     def shutdown(self) -> None:
-        """Close every environment copy."""
+        """Close every environment copy (and the native vector env)."""
+        if self._native is not None:
+            self._native.close()
         for env in self._envs:
             if env is not None:
                 env.close()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Workers pickled before the native path existed lack its attributes.
+        state.setdefault("_native_vec", True)
+        state.setdefault("_native", None)
+        state.setdefault("_native_generation", 0)
+        self.__dict__.update(state)

@@ -1,4 +1,5 @@
-"""VecWorker: batched stepping, continued episodes, equivalence to DefaultWorkers, pickling."""
+"""VecWorker's per-environment loop: batched stepping, continued episodes, equivalence to
+DefaultWorkers, pickling. The native vector env path is tested in test_vec_worker_native.py."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class _CountingPolicy(RandomPolicy):
 
 
 def _vec_worker(n_envs: int, policy, env, max_len: int = 500, seed: int = 1) -> VecWorker:
-    worker = VecWorker(seed=seed, max_episode_length=max_len, worker_number=0, n_envs=n_envs)
+    worker = VecWorker(seed=seed, max_episode_length=max_len, worker_number=0, n_envs=n_envs,
+                       native_vec=False)
     worker.update_agent(policy)
     worker.update_env(env)
     return worker
