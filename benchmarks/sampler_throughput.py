@@ -20,7 +20,7 @@ of its weights (refreshed by ``get_param_values``). ``--numpy-policy`` swaps in 
 Rates are given per second of wall-clock time and per second of this process's CPU time; on a
 shared machine the CPU-time rates (and their ratios) are the steadier ones.
 
-Usage: ``.venv/bin/python benchmarks/sampler_throughput.py [--steps 50000] [--repeats 5]
+Usage: ``.venv/bin/python benchmarks/sampler_throughput.py [--steps 30000] [--repeats 7]
 [--numpy-policy]``.
 """
 
@@ -182,8 +182,8 @@ def builtin_policy() -> tuple[Any, Callable[[], None]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=50_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=30_000)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--numpy-policy", action="store_true",
                         help="sample with a plain numpy MLP instead of CategoricalMLPPolicy")
     args = parser.parse_args()

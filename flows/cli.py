@@ -102,7 +102,24 @@ def _precheck(params: dict[str, Any]) -> None:
 
     from flows.experiments import resolve_algo
     from trainer.errors import ConfigError
+    from trainer.experiment import check_batch_size, check_n_epochs
+    from trainer.snapshots import check_snapshot_options, open_storage
 
+    if params.get("n_epochs") is not None:
+        check_n_epochs(params["n_epochs"])
+    check_batch_size(params.get("batch_size"))
+    if "snapshot_mode" in params:
+        check_snapshot_options(params["snapshot_mode"], params.get("snapshot_gap", 1))
+    if params.get("env") is None and params.get("algo") is None:  # resume
+        storage = open_storage(params["snapshot_dir"], params.get("storage_options"))
+        try:
+            names = storage.listdir()
+        except FileNotFoundError:
+            names = []
+        if not any(name.endswith(".commit.json") for name in names):
+            raise ConfigError(f"{params['snapshot_dir']} holds no committed snapshot (missing or "
+                              "empty directory): nothing to resume. Start a run with "
+                              "`trainflow train --snapshot-dir ...`.")
     if params.get("algo") is not None:
         resolve_algo(params["algo"])
     if params.get("env") is not None and params["env"] not in gymnasium.registry:

@@ -92,6 +92,7 @@ def train_experiment(
         last_epoch = trainer.latest_snapshot_epoch(snapshot_dir)
         if last_epoch is not None:
             train_args = trainer.restore(snapshot_dir)
+            _check_same_experiment(trainer, snapshot_dir, env, algo)
             total = n_epochs or train_args.n_epochs
             logger.info("Resumed %s from its snapshot of epoch %d: continuing at epoch %d of %d "
                         "(attempt %d).", snapshot_dir, last_epoch, train_args.start_epoch, total,
@@ -101,6 +102,27 @@ def train_experiment(
                     algo, env, seed)
         _setup_fresh(trainer, env, algo, seed, algo_kwargs, policy_kwargs, max_episode_length)
         return trainer.train(n_epochs=n_epochs, batch_size=batch_size)
+
+
+def _check_same_experiment(trainer: Any, snapshot_dir: str, env: str | None,
+                           algo: str | None) -> None:
+    """Refuse to continue another experiment's snapshots under this run's env or algo names."""
+    from flows.experiments import algo_names
+    from trainer.errors import SnapshotMismatchError
+
+    gym_env = getattr(trainer._env, "gym_env", None)
+    saved_env = getattr(getattr(gym_env, "spec", None), "id", None)
+    saved_algo = type(trainer._algo).__name__
+    if env is not None and saved_env is not None and env != saved_env:
+        raise SnapshotMismatchError(
+            f"{snapshot_dir} holds a run on env {saved_env!r}, not {env!r}: pass env={saved_env!r} "
+            "(or env=None, as `trainflow resume` does) to continue it, or use another "
+            "snapshot_dir for a new experiment.")
+    if (algo is not None and algo.upper() in {name.upper() for name in algo_names()}
+            and algo.upper() != saved_algo.upper()):
+        raise SnapshotMismatchError(
+            f"{snapshot_dir} holds a {saved_algo} run, not {algo}: pass algo={saved_algo!r} (or "
+            "algo=None) to continue it, or use another snapshot_dir for a new experiment.")
 
 
 def _trainer_for(snapshot_dir: str, snapshot_mode: str, snapshot_gap: int,

@@ -162,9 +162,10 @@ def test_table_has_at_least_thirty_rows():
     (["train", "--algo", "NoSuchAlgo", "--n-epochs", "1"], "NoSuchAlgo"),
     (["train", "--env", "NoSuchEnv-v0", "--n-epochs", "1"], "NoSuchEnv-v0"),
     (["train", "--snapshot-mode", "sometimes", "--n-epochs", "1"], "sometimes"),
-    (["resume", "/definitely/missing/run"], "missing"),
+    (["resume", "{tmp}/missing-run"], "missing-run"),
 ])
 def test_bad_command_line_is_a_clear_error(tmp_path, argv, text):
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     if argv[0] == "train":
         argv = [*argv, "--snapshot-dir", str(tmp_path / "exp")]
     result = subprocess.run([sys.executable, "-m", "flows.cli", *argv], cwd=REPO,
@@ -172,3 +173,35 @@ def test_bad_command_line_is_a_clear_error(tmp_path, argv, text):
     assert result.returncode != 0
     assert text in result.stderr + result.stdout
     assert not list((tmp_path / "exp").glob("*.pkl")) if (tmp_path / "exp").exists() else True
+
+
+FLOW_ROWS = [
+    ("epochs negative", {"n_epochs": -2}, "n_epochs=-2"),
+    ("batch string", {"batch_size": "big"}, "batch_size"),
+    ("unknown algo", {"algo": "NoSuchAlgo", "snapshot_dir": "{fresh}"}, "NoSuchAlgo"),
+    ("unknown env", {"env": "NoSuchEnv-v0", "snapshot_dir": "{fresh}"}, "NoSuchEnv-v0"),
+    ("unknown snapshot mode", {"snapshot_mode": "sometimes"}, "sometimes"),
+    ("another experiment's dir", {"env": "Acrobot-v1"}, "CartPole-v1"),
+]
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize("overrides,text", [row[1:] for row in FLOW_ROWS],
+                         ids=[row[0] for row in FLOW_ROWS])
+def test_bad_flow_parameters_fail_the_run_clearly(prefect_harness, run_dir, tmp_path, overrides,
+                                                  text):
+    from flows.train import train_experiment
+
+    if overrides.get("snapshot_dir") == "{fresh}":
+        overrides = {**overrides, "snapshot_dir": str(tmp_path / "fresh")}
+    params = {"snapshot_dir": str(run_dir), "env": "CartPole-v1",
+              "algo": "tests.flows.toy_algo:build", "n_epochs": 4, "batch_size": 100,
+              "snapshot_mode": "all"}
+    before = fingerprint(run_dir)
+    state = train_experiment.with_options(retries=0)(**{**params, **overrides},
+                                                      return_state=True)
+    assert state.is_failed()
+    with pytest.raises(Exception) as info:
+        state.result()
+    assert text in str(info.value)
+    assert fingerprint(run_dir) == before

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from trainer.episode_batch import EpisodeBatch
+from trainer.errors import ConfigError
 
 
 @dataclass
@@ -62,3 +63,23 @@ class SnapshotConfig(NamedTuple):
     snapshot_mode: str = "last"
     snapshot_gap: int = 1
     storage_options: dict[str, Any] | None = None
+
+
+def check_n_epochs(n_epochs: Any) -> int:
+    """Return ``n_epochs`` if it is a positive integer, else raise ``ConfigError``."""
+    if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 1:
+        raise ConfigError(
+            f"n_epochs={n_epochs!r} is not valid: pass a positive integer, the total number of "
+            "epochs of the run (e.g. n_epochs=100).")
+    return n_epochs
+
+
+def check_batch_size(batch_size: Any) -> int | None:
+    """Return ``batch_size`` if it is ``None`` or a positive integer, else raise ``ConfigError``."""
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(
+            f"batch_size={batch_size!r} is not valid: pass a positive integer, the minimum number "
+            "of environment steps per epoch (e.g. batch_size=4000), or None.")
+    return batch_size

@@ -28,7 +28,13 @@ import cloudpickle
 
 from trainer.episode_batch import EpisodeBatch
 from trainer.errors import ConfigError, NotSetupError, TrainingInterrupted
-from trainer.experiment import ExperimentStats, SnapshotConfig, TrainArgs
+from trainer.experiment import (
+    ExperimentStats,
+    SnapshotConfig,
+    TrainArgs,
+    check_batch_size,
+    check_n_epochs,
+)
 from trainer.logs import ExperimentLogger
 from trainer.orchestration import InlineOrchestrator, Orchestrator, Phase, discover_orchestrator
 from trainer.seeding import get_rng_state, get_seed, set_rng_state, set_seed
@@ -45,24 +51,6 @@ AVERAGE_RETURN_KEY = "Evaluation/AverageReturn"
 
 def _default_snapshot_dir() -> str:
     return os.path.join(os.getcwd(), "data", "local", "experiment")
-
-
-def _check_n_epochs(n_epochs: Any) -> int:
-    if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 1:
-        raise ConfigError(
-            f"n_epochs={n_epochs!r} is not valid: pass a positive integer, the total number of "
-            "epochs of the run (e.g. n_epochs=100).")
-    return n_epochs
-
-
-def _check_batch_size(batch_size: Any) -> int | None:
-    if batch_size is None:
-        return None
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(
-            f"batch_size={batch_size!r} is not valid: pass a positive integer, the minimum number "
-            "of environment steps per epoch (e.g. batch_size=4000), or None.")
-    return batch_size
 
 
 class Trainer:
@@ -214,7 +202,7 @@ class Trainer:
         if not self._has_setup:
             raise NotSetupError("Use setup() to setup trainer before training.")
         self._train_args = TrainArgs(
-            n_epochs=_check_n_epochs(n_epochs), batch_size=_check_batch_size(batch_size),
+            n_epochs=check_n_epochs(n_epochs), batch_size=check_batch_size(batch_size),
             plot=plot, store_episodes=store_episodes, pause_for_plot=pause_for_plot,
             start_epoch=0)
         self._plot = plot
@@ -244,9 +232,9 @@ class Trainer:
             raise NotSetupError("You must call restore() before resume().")
         args = self._train_args
         if n_epochs is not None:
-            args.n_epochs = _check_n_epochs(n_epochs)
+            args.n_epochs = check_n_epochs(n_epochs)
         if batch_size is not None:
-            args.batch_size = _check_batch_size(batch_size)
+            args.batch_size = check_batch_size(batch_size)
         if plot is not None:
             args.plot = plot
         if store_episodes is not None:

@@ -20,7 +20,7 @@ import pytest
 from trainer import SnapshotConfig, Trainer
 
 REPO = Path(__file__).resolve().parents[2]
-N_EPOCHS = 12
+N_EPOCHS = 30
 
 
 def launch(snapshot_dir: Path, out: Path, kill_at: str | None = None) -> subprocess.Popen:
@@ -52,17 +52,20 @@ def check_after_kill(snapshot_dir: Path, previous_epoch: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory) -> tuple[np.ndarray, list[dict[str, str]]]:
+def uninterrupted(tmp_path_factory) -> tuple[np.ndarray, list[dict[str, str]], float]:
+    """Final weights, rows and wall time (s) of a run that is never interrupted."""
     base = tmp_path_factory.mktemp("uninterrupted")
+    start = time.perf_counter()
     proc = launch(base / "exp", base / "out.npy")
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
-    return np.load(base / "out.npy"), timeless_rows(base / "exp" / "progress.csv")
+    duration = time.perf_counter() - start
+    return np.load(base / "out.npy"), timeless_rows(base / "exp" / "progress.csv"), duration
 
 
 def finish_and_compare(snapshot_dir: Path, out: Path, uninterrupted) -> None:
     proc = launch(snapshot_dir, out)
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
-    params, rows = uninterrupted
+    params, rows, _ = uninterrupted
     np.testing.assert_array_equal(np.load(out), params)
     assert timeless_rows(snapshot_dir / "progress.csv") == rows
 
@@ -78,13 +81,14 @@ def test_kills_at_every_phase_resume_to_identical_weights(tmp_path, uninterrupte
     finish_and_compare(snapshot_dir, out, uninterrupted)
 
 
-def random_kill_cycles(tmp_path: Path, n_kills: int, seed: int) -> int:
+def random_kill_cycles(tmp_path: Path, n_kills: int, seed: int, run_time: float) -> int:
+    """Start, kill at a random moment of a run's expected span, restart; return the kills."""
     rng = random.Random(seed)
     snapshot_dir, out = tmp_path / "exp", tmp_path / "out.npy"
     latest, kills = -1, 0
     while kills < n_kills:
         proc = launch(snapshot_dir, out)
-        time.sleep(rng.uniform(0.5, 2.5))
+        time.sleep(rng.uniform(0.2, 0.9) * run_time)
         if proc.poll() is not None:  # It finished before the kill: start over with a fresh dir.
             break
         proc.kill()
@@ -95,7 +99,7 @@ def random_kill_cycles(tmp_path: Path, n_kills: int, seed: int) -> int:
 
 
 def test_random_time_kills_resume_to_identical_weights(tmp_path, uninterrupted):
-    kills = random_kill_cycles(tmp_path, n_kills=3, seed=1)
+    kills = random_kill_cycles(tmp_path, n_kills=3, seed=1, run_time=uninterrupted[2])
     assert kills >= 1
     finish_and_compare(tmp_path / "exp", tmp_path / "out.npy", uninterrupted)
 
@@ -105,7 +109,8 @@ def test_fifty_random_kills(tmp_path, uninterrupted):
     survived = 0
     for round_ in range(40):
         directory = tmp_path / f"round{round_}"
-        survived += random_kill_cycles(directory, n_kills=2, seed=round_)
+        survived += random_kill_cycles(directory, n_kills=2, seed=round_,
+                                       run_time=uninterrupted[2])
         finish_and_compare(directory / "exp", directory / "out.npy", uninterrupted)
         if survived >= 50:
             break

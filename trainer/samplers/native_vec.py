@@ -292,8 +292,9 @@ class NativeVecEnv:
                 resetting = self._resetting
                 starts[resetting] = step
                 reset(resetting)
-            done = terminated | truncated
-            if np.count_nonzero(done):  # several times faster than done.any() on small arrays
+            # count_nonzero is several times faster than .any() on small arrays
+            if np.count_nonzero(terminated) or np.count_nonzero(truncated):
+                done = terminated | truncated
                 self._resetting = done
                 self._any_resetting = True
                 return self._finish(done, terminated)
@@ -307,10 +308,10 @@ class NativeVecEnv:
         wraps around the ring) rather than fancy indexing, and copies the step types from a
         template.
         """
-        copies = np.flatnonzero(done).tolist()
+        copies = done.nonzero()[0].tolist()
         end = self._step
         capacity = self._capacity
-        pieces = []  # (first row, stop row or None, copy) of each episode's slice(s)
+        index = []  # (row slice, copy) of each episode's rows (two where it wraps the ring)
         lengths = []
         step_types = []
         flags = []
@@ -319,7 +320,11 @@ class NativeVecEnv:
             length = end - start
             first = start % capacity
             stop = first + length
-            pieces.append((first, stop, k))
+            if stop <= capacity:
+                index.append((slice(first, stop), k))
+            else:
+                index.append((slice(first, capacity), k))
+                index.append((slice(0, stop - capacity), k))
             lengths.append(length)
             types = self._types_template[:length].copy()
             flag = np.zeros(length, dtype=bool)
@@ -333,15 +338,14 @@ class NativeVecEnv:
             step_types.append(types)
             flags.append(flag)
 
-        def gather(buf: np.ndarray) -> np.ndarray:
-            parts = []
-            for first, stop, k in pieces:
-                if stop <= capacity:
-                    parts.append(buf[first:stop, k])
-                else:  # the episode wraps around the end of the ring
-                    parts.append(buf[first:, k])
-                    parts.append(buf[:stop - capacity, k])
-            return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
+        if len(index) == 1:
+            only = index[0]
+
+            def gather(buf: np.ndarray) -> np.ndarray:
+                return buf[only].copy()
+        else:
+            def gather(buf: np.ndarray) -> np.ndarray:
+                return np.concatenate([buf[i] for i in index])
 
         one = len(copies) == 1
         flag_array = flags[0] if one else np.concatenate(flags)

@@ -206,8 +206,12 @@ class VecWorker(Worker):
     # ------------------------------------------------------------------ sampling
 
     def start_episode(self) -> None:
-        """Reset the copies whose episode ended or that got a new agent or environment."""
-        if not self._any_reset:
+        """Reset the copies whose episode ended or that got a new agent or environment.
+
+        On the native vector env path this does nothing: the vector env resets its copies
+        itself (see the class docstring).
+        """
+        if not self._any_reset or self._native is not None:
             return
         if self.agent is None or any(env is None for env in self._envs):
             missing = "agent" if self.agent is None else "environment"
@@ -362,7 +366,10 @@ class VecWorker(Worker):
         """
         native = self._native
         if native is not None and self.agent is not None:
-            self._completed.append(native.rollout(self.agent))
+            batch = native.rollout(self.agent)
+            if not self._completed:  # the usual case: nothing left from step_episode() calls
+                return batch
+            self._completed.append(batch)
         else:
             while not self.step_episode():
                 pass

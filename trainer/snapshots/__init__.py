@@ -12,7 +12,7 @@ See ``docs/snapshots.md`` for the layout, the commit protocol and the signing va
 
 from trainer.snapshots.lease import LEASE_FILE, Lease
 from trainer.snapshots.signing import KEY_ENV, REQUIRE_ENV, load_key
-from trainer.snapshots.snapshotter import MODES, Snapshotter
+from trainer.snapshots.snapshotter import MODES, Snapshotter, check_snapshot_options
 from trainer.snapshots.storage import TIMEOUT_ENV, Storage, open_storage
 from trainer.snapshots.storage_errors import is_storage_failure, storage_error
 
@@ -25,6 +25,7 @@ __all__ = [
     "Lease",
     "Snapshotter",
     "Storage",
+    "check_snapshot_options",
     "is_storage_failure",
     "load_key",
     "open_storage",

@@ -91,7 +91,7 @@ class Snapshotter:
         snapshot_gap: int = 1,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
-        _check_mode(snapshot_mode, snapshot_gap)
+        check_snapshot_options(snapshot_mode, snapshot_gap)
         if snapshot_dir is None:
             snapshot_dir = os.path.join(os.getcwd(), "data/local/experiment")
         if not isinstance(snapshot_dir, str | os.PathLike):
@@ -451,7 +451,8 @@ class Snapshotter:
         )
 
 
-def _check_mode(mode: str, gap: int) -> None:
+def check_snapshot_options(mode: str, gap: int) -> None:
+    """Raise ``ConfigError`` unless ``mode`` and ``gap`` are a valid snapshot mode and gap."""
     if mode not in MODES:
         raise ConfigError(
             f"Invalid snapshot mode {mode!r}: snapshot_mode must be one of {', '.join(MODES)}"

@@ -27,6 +27,27 @@ class _SameStepCartPoleVectorEnv(CartPoleVectorEnv):
     metadata = {**CartPoleVectorEnv.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
 
 
+class _InfoCartPoleEnv(CartPoleEnv):
+    """CartPole whose info reports the cart position after the step."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, _ = super().step(action)
+        return obs, reward, terminated, truncated, {"x": np.float32(obs[0])}
+
+
+class _InfoCartPoleVectorEnv(CartPoleVectorEnv):
+    """The same as a vector env: gymnasium's vector info layout (values and a "_x" mask)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, _ = super().step(action)
+        return obs, reward, terminated, truncated, {"x": obs[:, 0].copy(),
+                                                    "_x": np.ones(self.num_envs, dtype=bool)}
+
+
+_INFO_ID = "trainflow-test/InfoCartPole-v0"
+if _INFO_ID not in gym.registry:
+    gym.register(_INFO_ID, entry_point=_InfoCartPoleEnv, max_episode_steps=500,
+                 vector_entry_point=_InfoCartPoleVectorEnv)
 if _SAME_STEP_ID not in gym.registry:
     gym.register(_SAME_STEP_ID, entry_point=CartPoleEnv, max_episode_steps=500,
                  vector_entry_point=_SameStepCartPoleVectorEnv)
@@ -187,6 +208,18 @@ def test_step_types_and_autoreset_steps() -> None:
         np.testing.assert_allclose(_replay(episode), obs[1:], atol=1e-5)
         assert set(episode.rewards.tolist()) == {1.0}
         assert not episode.env_infos["TimeLimit.truncated"].any()
+
+
+def test_vector_env_infos_are_recorded_per_step() -> None:
+    native, loop = _worker(GymEnv(_INFO_ID)), _worker(GymEnv(_INFO_ID), native_vec=False)
+    assert native.uses_native_vec and not loop.uses_native_vec
+    batches = _rollouts(native, 10)
+    assert batches[0].env_infos.keys() == loop.rollout().env_infos.keys()
+    for batch in batches:
+        for episode in batch.split():
+            # the info of each step belongs to that step: the cart position it led to
+            obs = np.concatenate([episode.observations, episode.last_observations])
+            np.testing.assert_array_equal(episode.env_infos["x"], obs[1:, 0])
 
 
 @pytest.mark.parametrize("env_limit, worker_limit, flag", [
