@@ -385,9 +385,44 @@ class NativeVecEnv:
         state = self.__dict__.copy()
         # cloudpickle: a vector entry point may be a callable registered in a script.
         state["_venv"] = cloudpickle.dumps(self._venv)
+        # Snapshots keep only the ring rows of the running episodes (steps min(starts)..step):
+        # the rest of the ring is dead data, about half of a PPO CartPole snapshot otherwise.
+        rows = np.arange(int(self._starts.min()), self._step + 1) % self._capacity
+        state["_ring_rows"] = rows
+        for name in _RING_BUFFERS:
+            state[name] = _map_buffers(state[name], lambda buf: (buf.shape, buf[rows]))
+        del state["_types_template"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         state["_venv"] = cloudpickle.loads(state["_venv"])
+        rows = state.pop("_ring_rows", None)
+        if rows is not None:
+            for name in _RING_BUFFERS:
+                state[name] = _map_buffers(state[name], lambda packed: _unpack(packed, rows))
+        if "_types_template" not in state:
+            template = np.empty(state["_max_episode_length"], dtype=object)
+            template[:] = [_MID] * state["_max_episode_length"]
+            template[0] = _FIRST
+            state["_types_template"] = template
         self.__dict__.update(state)
+
+
+_RING_BUFFERS = ("_obs_buf", "_rew_buf", "_act_buf", "_agent_info_bufs", "_env_info_bufs")
+
+
+def _map_buffers(value: Any, fn: Any) -> Any:
+    """Apply ``fn`` to a ring buffer, or to each buffer of a dict of them (``None`` stays)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {key: fn(buf) for key, buf in value.items()}
+    return fn(value)
+
+
+def _unpack(packed: tuple[tuple[int, ...], np.ndarray], rows: np.ndarray) -> np.ndarray:
+    shape, values = packed
+    buf = np.zeros(shape, dtype=values.dtype)
+    buf[rows] = values
+    return buf
