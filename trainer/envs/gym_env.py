@@ -255,6 +255,7 @@ class GymEnv(Environment):
         return getattr(env, name)
 
     def __getstate__(self) -> dict[str, Any]:
+        _warn_if_state_is_lost(self._env)
         state = self.__dict__.copy()
         state["_env"] = cloudpickle.dumps(self._env)
         return state
@@ -266,3 +267,19 @@ class GymEnv(Environment):
 
     def __repr__(self) -> str:
         return f"GymEnv({self._env!r}, max_episode_length={self._max_episode_length})"
+
+
+_warned_lossy: set[type] = set()
+
+
+def _warn_if_state_is_lost(env: gym.Env) -> None:
+    """Warn once per class: EzPickle environments lose physics and RNG state when pickled."""
+    unwrapped = env.unwrapped
+    cls = type(unwrapped)
+    if cls in _warned_lossy or not isinstance(unwrapped, gym.utils.EzPickle):
+        return
+    _warned_lossy.add(cls)
+    warnings.warn(f"{cls.__name__} is pickled through gymnasium's EzPickle, which rebuilds it from "
+                  "its constructor arguments: its physics and random state are not saved, so a "
+                  "run resumed from this snapshot continues correctly but not bit-identically "
+                  "(see docs/resume.md).", UserWarning, stacklevel=3)

@@ -180,3 +180,22 @@ def test_inconsistent_env_info_keys() -> None:
     env.step(0)
     with pytest.raises(RuntimeError, match="inconsistent env_info keys"):
         env.step(0)
+
+
+def test_pickling_an_ezpickle_env_warns_that_resume_is_not_exact():
+    import cloudpickle
+    import gymnasium as gym
+
+    from trainer.envs import gym_env as module
+
+    class Lossy(gym.Env, gym.utils.EzPickle):
+        observation_space = gym.spaces.Box(-1.0, 1.0, (1,))
+        action_space = gym.spaces.Discrete(2)
+
+        def __init__(self):
+            gym.utils.EzPickle.__init__(self)
+
+    module._warned_lossy.discard(Lossy)
+    env = module.GymEnv(Lossy(), max_episode_length=5)
+    with pytest.warns(UserWarning, match="not bit-identically"):
+        cloudpickle.dumps(env)
