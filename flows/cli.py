@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Offline by default: the embedded API must not try to send telemetry.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # TensorFlow's C++ INFO/WARNING banners drown the training log; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from trainer.errors import TrainflowError
 
     handler = {"train": _run, "resume": _run, "serve": _serve, "automations": _automations}

@@ -94,6 +94,7 @@ def make_env(env: str, max_episode_length: int | None = None) -> Any:
         ConfigError: If ``env`` is not a registered gymnasium environment.
     """
     import gymnasium
+
     from trainer.envs import GymEnv
 
     if not isinstance(env, str) or env not in gymnasium.registry:
@@ -149,11 +150,18 @@ def _policy(env: Any, policy_kwargs: dict[str, Any]) -> Any:
     return GaussianMLPPolicy(env.spec, **kwargs)
 
 
-def _sampler(env: Any, policy: Any) -> Any:
-    from trainer.samplers import LocalSampler
+def _sampler(env: Any, policy: Any, n_envs: int = 1) -> Any:
+    """A local sampler; ``n_envs > 1`` steps that many copies with one batched policy call."""
+    from trainer.samplers import DefaultWorker, LocalSampler, VecWorker
 
+    worker = (VecWorker, {"n_envs": n_envs}) if n_envs > 1 else (DefaultWorker, None)
     return LocalSampler(agents=policy, envs=env, max_episode_length=env.spec.max_episode_length,
-                        is_tf_worker=True)
+                        is_tf_worker=True, worker_class=worker[0], worker_args=worker[1])
+
+
+#: Environment copies a policy-gradient sampler steps together (VecWorker): one batched policy
+#: call per step, and gymnasium's numpy-vectorized env where the env has one.
+PG_N_ENVS = 8
 
 
 def _policy_gradient(cls_name: str, defaults: dict[str, Any]) -> AlgoBuilder:
@@ -164,7 +172,7 @@ def _policy_gradient(cls_name: str, defaults: dict[str, Any]) -> AlgoBuilder:
         policy = _policy(env, policy_kwargs)
         return getattr(algos, cls_name)(
             env_spec=env.spec, policy=policy, baseline=LinearFeatureBaseline(env.spec),
-            sampler=_sampler(env, policy), **{**defaults, **algo_kwargs})
+            sampler=_sampler(env, policy, n_envs=PG_N_ENVS), **{**defaults, **algo_kwargs})
 
     build.__doc__ = f"Build {cls_name} with a linear feature baseline and a local sampler."
     return build
