@@ -67,3 +67,23 @@ def test_killed_ppo_run_resumed_from_the_cli_matches_an_uninterrupted_run(tmp_pa
     assert proc.wait(timeout=600) == 0, proc.stderr.read()
     np.testing.assert_array_equal(final_params(killed), final_params(whole))
     assert timeless_rows(killed) == timeless_rows(whole)
+
+
+def test_flow_retry_after_a_fault_matches_an_uninterrupted_run(prefect_harness, tmp_path):
+    from flows.train import train_experiment
+
+    def run(name: str, fail_at_epoch: int) -> None:
+        state = train_experiment.with_options(retries=1, retry_delay_seconds=0)(
+            snapshot_dir=str(tmp_path / name), env="CartPole-v1",
+            algo="tests.flows.faulty_ppo:build", n_epochs=N_EPOCHS, batch_size=600, seed=3,
+            algo_kwargs={"fail_at_epoch": fail_at_epoch,
+                         "fault_marker": str(tmp_path / f"{name}.fired")},
+            return_state=True)
+        assert state.is_completed(), state.message
+
+    run("whole", fail_at_epoch=-1)
+    run("retried", fail_at_epoch=3)
+    assert (tmp_path / "retried.fired").read_text() == "3"
+    np.testing.assert_array_equal(final_params(tmp_path / "retried"),
+                                  final_params(tmp_path / "whole"))
+    assert timeless_rows(tmp_path / "retried") == timeless_rows(tmp_path / "whole")
