@@ -18,12 +18,17 @@ from flows.experiments import build_algo, make_env
 from flows.guards import (
     DEFAULT_LOCK_TTL_S,
     DEFAULT_MAX_RESTARTS,
+    RestartLimitError,
     check_restart_budget,
     experiment_lock,
 )
 from tasks.orchestrator import PrefectOrchestrator
+from trainer.errors import ConfigError, ExperimentLockedError, SnapshotMismatchError
 from trainer.experiment import SnapshotConfig
 from trainer.seeding import set_seed
+
+#: Errors that a retry cannot fix: the run fails at once instead of retrying.
+PERMANENT_ERRORS = (ConfigError, SnapshotMismatchError, ExperimentLockedError, RestartLimitError)
 
 #: Flow retries (same flow run, same process) after a failure; crashes are healed by automations.
 FLOW_RETRIES = 2
@@ -61,9 +66,10 @@ def train_experiment(
     Args:
         snapshot_dir: Where snapshots and logs go: a local path or any fsspec URL
             (``s3://bucket/exp``). It names the experiment: one live run per directory.
-        env: A gymnasium environment id. Ignored when resuming. Default ``"CartPole-v1"``.
+        env: A gymnasium environment id. When resuming it must be the snapshot's, or ``None``.
+            Default ``"CartPole-v1"``.
         algo: ``VPG``, ``PPO``, ``TRPO``, ``CEM``, ``CMAES`` or a ``"module:builder"`` path.
-            Ignored when resuming. Default ``"PPO"``.
+            When resuming a built-in name must be the snapshot's, or ``None``. Default ``"PPO"``.
         n_epochs: Total number of epochs (not the number still to run). ``None`` when resuming
             keeps the snapshot's. Default 100.
         batch_size: Minimum environment steps per epoch. ``None`` when resuming keeps the
@@ -83,25 +89,48 @@ def train_experiment(
         The last epoch's average return, like ``Trainer.train`` (``None`` if no epoch ran).
     """
     logger = get_run_logger()
-    check_restart_budget(flow_run.run_count, max_restarts, f"flow run {flow_run.name!r}")
-    # A restarted run may find its own dead predecessor's lease on S3: wait for it to lapse.
-    wait_s = 0.0 if flow_run.run_count <= 1 else 1.5 * DEFAULT_LOCK_TTL_S
-    with experiment_lock(snapshot_dir, storage_options, wait_s=wait_s) as lock, _trainer_for(
-            snapshot_dir, snapshot_mode, snapshot_gap, storage_options) as trainer:
-        trainer.orchestrator = PrefectOrchestrator(trainer, before_epoch=lock.check)
-        last_epoch = trainer.latest_snapshot_epoch(snapshot_dir)
-        if last_epoch is not None:
-            train_args = trainer.restore(snapshot_dir)
-            _check_same_experiment(trainer, snapshot_dir, env, algo)
-            total = n_epochs or train_args.n_epochs
-            logger.info("Resumed %s from its snapshot of epoch %d: continuing at epoch %d of %d "
-                        "(attempt %d).", snapshot_dir, last_epoch, train_args.start_epoch, total,
-                        flow_run.run_count)
-            return trainer.resume(n_epochs=n_epochs, batch_size=batch_size)
-        logger.info("No snapshot in %s: starting %s on %s from epoch 0 (seed %s).", snapshot_dir,
-                    algo, env, seed)
-        _setup_fresh(trainer, env, algo, seed, algo_kwargs, policy_kwargs, max_episode_length)
-        return trainer.train(n_epochs=n_epochs, batch_size=batch_size)
+    try:
+        check_restart_budget(flow_run.run_count, max_restarts, f"flow run {flow_run.name!r}")
+        # A restarted run may find its own dead predecessor's lease on S3: wait for it to lapse.
+        wait_s = 0.0 if flow_run.run_count <= 1 else 1.5 * DEFAULT_LOCK_TTL_S
+        with experiment_lock(snapshot_dir, storage_options, wait_s=wait_s) as lock, _trainer_for(
+                snapshot_dir, snapshot_mode, snapshot_gap, storage_options) as trainer:
+            trainer.orchestrator = PrefectOrchestrator(trainer, before_epoch=lock.check)
+            last_epoch = trainer.latest_snapshot_epoch(snapshot_dir)
+            if last_epoch is not None:
+                train_args = trainer.restore(snapshot_dir)
+                _check_same_experiment(trainer, snapshot_dir, env, algo)
+                total = n_epochs or train_args.n_epochs
+                logger.info("Resumed %s from its snapshot of epoch %d: continuing at epoch %d "
+                            "of %d (attempt %d).", snapshot_dir, last_epoch,
+                            train_args.start_epoch, total, flow_run.run_count)
+                return trainer.resume(n_epochs=n_epochs, batch_size=batch_size)
+            logger.info("No snapshot in %s: starting %s on %s from epoch 0 (seed %s).",
+                        snapshot_dir, algo, env, seed)
+            _setup_fresh(trainer, env, algo, seed, algo_kwargs, policy_kwargs,
+                         max_episode_length)
+            return trainer.train(n_epochs=n_epochs, batch_size=batch_size)
+    except PERMANENT_ERRORS:
+        _stop_retries()
+        raise
+
+
+def _stop_retries() -> None:
+    """Tell the server not to retry this flow run: the error will not go away by retrying.
+
+    Prefect flows have no retry condition; a bad parameter would otherwise be retried
+    ``retries`` times, ``retry_delay_seconds`` apart, before the run fails.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    run = context.flow_run
+    policy = run.empirical_policy.model_copy(update={"retries": 0})
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(run.id, empirical_policy=policy)
 
 
 def _check_same_experiment(trainer: Any, snapshot_dir: str, env: str | None,

@@ -205,3 +205,16 @@ def test_bad_flow_parameters_fail_the_run_clearly(prefect_harness, run_dir, tmp_
         state.result()
     assert text in str(info.value)
     assert fingerprint(run_dir) == before
+
+
+@pytest.mark.prefect
+def test_a_bad_parameter_is_not_retried(prefect_harness, tmp_path):
+    import time
+
+    from flows.train import train_experiment
+
+    start = time.perf_counter()
+    state = train_experiment.with_options(retries=2, retry_delay_seconds=20)(
+        snapshot_dir=str(tmp_path / "exp"), env="NoSuchEnv-v0", n_epochs=2, return_state=True)
+    assert state.is_failed()
+    assert time.perf_counter() - start < 20, "the bad parameter was retried"
