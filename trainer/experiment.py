@@ -83,3 +83,14 @@ def check_batch_size(batch_size: Any) -> int | None:
             f"batch_size={batch_size!r} is not valid: pass a positive integer, the minimum number "
             "of environment steps per epoch (e.g. batch_size=4000), or None.")
     return batch_size
+
+
+def describe(obj: Any) -> Any:
+    """A JSON-friendly description of an object (its type and plain fields) for experiment.json."""
+    if obj is None:
+        return None
+    fields = {}
+    for key, value in vars(obj).items() if hasattr(obj, "__dict__") else []:
+        if isinstance(value, str | int | float | bool | type(None)):
+            fields[key.lstrip("_")] = value
+    return {"$type": f"{type(obj).__module__}.{type(obj).__qualname__}", **fields}

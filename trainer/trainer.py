@@ -18,8 +18,6 @@ import copy
 import json
 import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -34,11 +32,13 @@ from trainer.experiment import (
     TrainArgs,
     check_batch_size,
     check_n_epochs,
+    describe,
 )
 from trainer.logs import ExperimentLogger
 from trainer.orchestration import InlineOrchestrator, Orchestrator, Phase, discover_orchestrator
 from trainer.seeding import get_rng_state, get_seed, set_rng_state, set_seed
 from trainer.snapshots import Snapshotter
+from trainer.stop_request import StopRequest
 
 T = TypeVar("T")
 _log = logging.getLogger("trainflow")
@@ -112,7 +112,7 @@ class Trainer:
         self._active_orchestrator: Orchestrator = InlineOrchestrator()
         self._epoch: int | None = None
         self._phase: Phase | None = None
-        self._stop_signal: int | None = None
+        self._stop = StopRequest()
 
     # ------------------------------------------------------------------ properties
 
@@ -246,14 +246,13 @@ class Trainer:
     def _run_algo(self) -> float | None:
         self._active_orchestrator = (self.orchestrator or discover_orchestrator(self)
                                      or InlineOrchestrator())
-        previous_handler = self._install_sigterm_handler()
-        try:
-            return self._algo.train(self)
-        finally:
-            self._restore_sigterm_handler(previous_handler)
-            self._shutdown_worker()
-            if self._logger is not None:
-                self._logger.flush()
+        with self._stop:
+            try:
+                return self._algo.train(self)
+            finally:
+                self._shutdown_worker()
+                if self._logger is not None:
+                    self._logger.flush()
 
     def step_epochs(self) -> Iterator[int]:
         """Yield the epochs to run; save and log after each one (garage's generator).
@@ -509,8 +508,8 @@ class Trainer:
             },
             "train_args": vars(self._train_args),
             "seed": self._seed,
-            "algo": _describe(self._algo),
-            "env": _describe(self._env),
+            "algo": describe(self._algo),
+            "env": describe(self._env),
         }
         try:
             data = json.dumps(description, indent=2, default=repr).encode()
@@ -518,30 +517,12 @@ class Trainer:
         except Exception as exc:  # noqa: BLE001 - a description must never stop training (#2328).
             _log.warning("could not write experiment.json: %s", exc)
 
-    # ------------------------------------------------------------------ SIGTERM
-
-    def _install_sigterm_handler(self) -> Any:
-        if threading.current_thread() is not threading.main_thread():
-            return None
-        self._stop_signal = None
-
-        def request_stop(signum: int, frame: Any) -> None:
-            self._stop_signal = signum
-            _log.warning("received signal %d: stopping at the next safe point", signum)
-
-        return signal.signal(signal.SIGTERM, request_stop)
-
-    @staticmethod
-    def _restore_sigterm_handler(previous: Any) -> None:
-        if previous is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
-
     def _stop_if_requested(self, epoch: int, saved: bool = False) -> None:
-        if self._stop_signal is None:
+        if self._stop.signum is None:
             return
         where = (f"after saving epoch {epoch}" if saved
                  else f"during epoch {epoch} (it will be re-run on resume)")
-        message = (f"Training stopped by signal {self._stop_signal} {where}; resume with "
+        message = (f"Training stopped by signal {self._stop.signum} {where}; resume with "
                    f"`trainflow resume {self.snapshot_dir}` or Trainer.restore().")
         self.logger.log(message)
         raise TrainingInterrupted(message)
@@ -559,14 +540,3 @@ def _check_policy_fits_env(algo: Any, env: Any) -> None:
             raise ConfigError(
                 f"the algorithm's policy was built for {space} {ours}, but the environment has "
                 f"{theirs}: build the policy from this environment's spec (env.spec).")
-
-
-def _describe(obj: Any) -> Any:
-    """A JSON-friendly description of an algorithm or environment for experiment.json."""
-    if obj is None:
-        return None
-    fields = {}
-    for key, value in vars(obj).items() if hasattr(obj, "__dict__") else []:
-        if isinstance(value, str | int | float | bool | type(None)):
-            fields[key.lstrip("_")] = value
-    return {"$type": f"{type(obj).__module__}.{type(obj).__qualname__}", **fields}
