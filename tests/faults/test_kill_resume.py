@@ -8,6 +8,7 @@ corrupt and no more than the epoch in flight may be lost at any kill.
 from __future__ import annotations
 
 import csv
+import os
 import random
 import subprocess
 import sys
@@ -23,12 +24,15 @@ REPO = Path(__file__).resolve().parents[2]
 N_EPOCHS = 30
 
 
-def launch(snapshot_dir: Path, out: Path, kill_at: str | None = None) -> subprocess.Popen:
-    args = [sys.executable, "-m", "tests.faults.launcher", str(snapshot_dir), str(N_EPOCHS),
+def launch(snapshot_dir: Path, out: Path, kill_at: str | None = None,
+           algo: str = "numpy", n_epochs: int = N_EPOCHS) -> subprocess.Popen:
+    args = [sys.executable, "-m", "tests.faults.launcher", str(snapshot_dir), str(n_epochs),
             str(out)]
     if kill_at:
         args.append(kill_at)
-    return subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "TRAINFLOW_TEST_ALGO": algo}
+    return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
 
 
 def timeless_rows(path: Path) -> list[dict[str, str]]:
@@ -115,3 +119,39 @@ def test_fifty_random_kills(tmp_path, uninterrupted):
         if survived >= 50:
             break
     assert survived >= 50
+
+
+PPO_EPOCHS = 8
+
+
+@pytest.mark.slow
+def test_ppo_killed_at_every_phase_and_at_random_resumes_bit_identically(tmp_path):
+    """PPO (TensorFlow, Adam, VecWorker): SIGKILLs at each phase and at random times."""
+    base = tmp_path / "whole"
+    start = time.perf_counter()
+    proc = launch(base / "exp", base.with_suffix(".npy"), algo="ppo", n_epochs=PPO_EPOCHS)
+    assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()
+    run_time = time.perf_counter() - start
+    whole = np.load(base.with_suffix(".npy"))
+    whole_rows = timeless_rows(base / "exp" / "progress.csv")
+
+    snapshot_dir, out, latest = tmp_path / "exp", tmp_path / "out.npy", -1
+    kills = 0
+    for kill_at in ["sample:1", "optimize:2", "snapshot-before:3", "snapshot-after:4"]:
+        proc = launch(snapshot_dir, out, kill_at, algo="ppo", n_epochs=PPO_EPOCHS)
+        assert proc.wait(timeout=600) == -9, f"{kill_at}: {proc.stderr.read().decode()}"
+        latest, kills = check_after_kill(snapshot_dir, latest), kills + 1
+    rng = random.Random(0)
+    for _ in range(6):
+        proc = launch(snapshot_dir, out, algo="ppo", n_epochs=PPO_EPOCHS)
+        time.sleep(rng.uniform(0.3, 0.8) * run_time)
+        if proc.poll() is not None:
+            break
+        proc.kill()
+        proc.wait(timeout=60)
+        latest, kills = check_after_kill(snapshot_dir, latest), kills + 1
+    proc = launch(snapshot_dir, out, algo="ppo", n_epochs=PPO_EPOCHS)
+    assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()
+    np.testing.assert_array_equal(np.load(out), whole)
+    assert timeless_rows(snapshot_dir / "progress.csv") == whole_rows
+    assert kills >= 5
