@@ -23,8 +23,10 @@ N_EPOCHS = 6
 
 def cli(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    # Its own session, so that killing the group also kills Prefect's embedded API server.
     return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
 
 
 def train_args(snapshot_dir: Path) -> list[str]:
@@ -60,7 +62,7 @@ def test_killed_ppo_run_resumed_from_the_cli_matches_an_uninterrupted_run(tmp_pa
                 if (trainer.latest_snapshot_epoch() or 0) >= 1:
                     break
         time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the machine is gone: the CLI and its API server
     proc.wait(timeout=60)
 
     proc = cli("resume", str(killed))
