@@ -110,3 +110,54 @@ def test_step_epochs_algorithms_get_sample_and_snapshot_tasks_only(prefect_harne
     run_id = custom_flow()
     names = sorted(r.name for r in prefect_api.task_runs(run_id, expected=4))
     assert names == ["sample-0", "sample-1", "snapshot-0", "snapshot-1"]
+
+
+def test_epoch_summary_quotes_progress_time_return_and_steps():
+    from tasks.orchestrator import epoch_summary
+
+    line = epoch_summary(3, 40, {"Evaluation/AverageReturn": 54.0533, "TotalEnvSteps": 12084,
+                                 "Other": 1.0}, 0.3149)
+    assert line == ("epoch #3 (4 of 40) done in 0.31 s | Evaluation/AverageReturn 54.0533 | "
+                    "TotalEnvSteps 12084")
+    assert epoch_summary(0, None, {}, 1.0) == "epoch #0 done in 1.00 s"
+
+
+def test_a_bad_table_interval_fails_before_any_epoch_runs():
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_interval_s=-5"):
+        PrefectOrchestrator(table_interval_s=-5)
+
+
+@pytest.mark.prefect
+def test_one_summary_line_per_epoch_and_a_failed_run_keeps_its_finished_epochs(
+        prefect_harness, tmp_path, info_logs):
+    from tests.tasks.test_logging_bridge import run_logs
+
+    snapshot_dir = str(tmp_path / "failing-exp")
+
+    @flow
+    def failing_flow() -> str:
+        trainer = Trainer(SnapshotConfig(snapshot_dir))
+        env = GymEnv("CartPole-v1")
+        # 0.3 s epochs: epoch 0's table is out long before epoch 1 ends.
+        trainer.setup(LinearHillClimb(env, fail_at_epoch=2, sleep_s=0.3,
+                                      fault_marker=str(tmp_path / "fired")), env)
+        with pytest.raises(RuntimeError, match="injected fault"):
+            trainer.train(n_epochs=6, batch_size=100)
+        logging.getLogger("trainflow").warning("flow-done")
+        return str(flow_run.id)
+
+    run_id = failing_flow()
+    messages = [row.message for row in run_logs(run_id, "flow-done")]
+    summaries = [m for m in messages if " done in " in m]
+    assert [m.split(" done in ")[0] for m in summaries] == ["epoch #0 (1 of 6)",
+                                                            "epoch #1 (2 of 6)"]
+    assert all("Evaluation/AverageReturn" in m for m in summaries)
+    assert not [m for m in messages if "tabular row" in m or "Saving snapshot" in m]
+    tables = sorted((a for a in prefect_api.artifacts(run_id)
+                     if a.key == f"{experiment_key(snapshot_dir)}-metrics"),
+                    key=lambda a: a.created)
+    # Epoch 0's table went out at once, epoch 1's is held by the 10 s interval until the
+    # failure publishes what finished.
+    assert [[row["Epoch"] for row in json.loads(a.data)] for a in tables] == [[0], [0, 1]]
