@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
+import gymnasium as gym
 import numpy as np
 
 from tests.trainer.numpy_agents import LinearSoftmaxPolicy, RandomSearch
@@ -21,7 +22,7 @@ BATCH_SIZE = 300
 def build(snapshot_dir: str, seed: int = 7, algo_cls: type = RandomSearch,
           mode: str = "all") -> Trainer:
     set_seed(seed)
-    env = GymEnv("CartPole-v1", max_episode_length=100)
+    env = GymEnv(gym.make("CartPole-v1", max_episode_steps=100))
     policy = LinearSoftmaxPolicy(env.spec, seed=seed)
     sampler = LocalSampler(agents=policy, envs=env,
                            max_episode_length=env.spec.max_episode_length, seed=seed)

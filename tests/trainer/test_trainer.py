@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -40,7 +41,7 @@ BATCH = 200
 def make_trainer(snapshot_dir: Path, mode: str = "last", gap: int = 1, seed: int = 3,
                  algo_cls: type = RandomSearch, n_workers: int = 1) -> Trainer:
     set_seed(seed)
-    env = GymEnv("CartPole-v1", max_episode_length=100)
+    env = GymEnv(gym.make("CartPole-v1", max_episode_steps=100))
     policy = LinearSoftmaxPolicy(env.spec, seed=seed)
     sampler = LocalSampler(agents=policy, envs=env, max_episode_length=100, seed=seed,
                            n_workers=n_workers)
