@@ -98,9 +98,7 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 def _precheck(params: dict[str, Any]) -> None:
     """Catch a mistyped name before the flow starts (a failing flow is retried with a delay)."""
-    import gymnasium
-
-    from flows.experiments import resolve_algo
+    from flows.experiments import check_env_id, resolve_algo
     from trainer.errors import ConfigError
     from trainer.experiment import check_batch_size, check_n_epochs
     from trainer.snapshots import check_snapshot_options, open_storage
@@ -122,9 +120,8 @@ def _precheck(params: dict[str, Any]) -> None:
                               "`trainflow train --snapshot-dir ...`.")
     if params.get("algo") is not None:
         resolve_algo(params["algo"])
-    if params.get("env") is not None and params["env"] not in gymnasium.registry:
-        raise ConfigError(f"env={params['env']!r} is not a registered gymnasium environment; "
-                          "pass an id such as CartPole-v1.")
+    if params.get("env") is not None:
+        check_env_id(params["env"])
 
 
 def _run(args: argparse.Namespace) -> int:

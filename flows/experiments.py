@@ -93,15 +93,20 @@ def make_env(env: str, max_episode_length: int | None = None) -> Any:
     Raises:
         ConfigError: If ``env`` is not a registered gymnasium environment.
     """
-    import gymnasium
-
     from trainer.envs import GymEnv
+
+    check_env_id(env)
+    return GymEnv(env, max_episode_length=max_episode_length)
+
+
+def check_env_id(env: Any) -> None:
+    """Raise ``ConfigError`` unless ``env`` is a registered gymnasium id (nothing is built)."""
+    import gymnasium
 
     if not isinstance(env, str) or env not in gymnasium.registry:
         known = ", ".join(sorted(k for k in gymnasium.registry if "/" not in k)[:12])
         raise ConfigError(f"env={env!r} is not a registered gymnasium environment: pass an id "
                           f"such as {known}, ... (see gymnasium.registry).")
-    return GymEnv(env, max_episode_length=max_episode_length)
 
 
 def build_algo(algo: str, env: Any, algo_kwargs: dict[str, Any] | None = None,

@@ -119,7 +119,7 @@ class PrefectOrchestrator:
 
     def _new_reporter(self) -> EpochReporter:
         snapshot_dir = getattr(self.trainer, "snapshot_dir", None)
-        config = getattr(self.trainer, "_snapshot_config", None)
+        config = getattr(self.trainer, "snapshot_config", None)
         return EpochReporter(
             experiment_key(snapshot_dir) if snapshot_dir else "experiment",
             n_epochs=self._n_epochs(), snapshot_dir=snapshot_dir,

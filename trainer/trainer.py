@@ -122,6 +122,11 @@ class Trainer:
         return self._snapshotter.snapshot_dir
 
     @property
+    def snapshot_config(self) -> SnapshotConfig | Any:
+        """The snapshot configuration this trainer was built with (a default one for ``None``)."""
+        return self._snapshot_config
+
+    @property
     def logger(self) -> ExperimentLogger:
         """The experiment's logger: stdout, ``debug.log``, ``progress.csv`` and TensorBoard."""
         if self._logger is None:

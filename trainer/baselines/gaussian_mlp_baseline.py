@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from trainer.baselines._paths import stack_paths
 from trainer.errors import ConfigError
 from trainer.optimizers import FirstOrderOptimizer, PenaltyLBFGSOptimizer
 from trainer.policies._mlp import MLP, NumpyMLP, check_hidden_sizes, resolve_nonlinearity
@@ -157,21 +158,8 @@ class GaussianMLPBaseline(TFModule):
     # -- fitting -------------------------------------------------------------------------------
 
     def _batch(self, paths: Sequence[Mapping[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-        if len(paths) == 0:
-            raise ConfigError("paths is empty: fit the baseline on at least one episode.")
-        xs, ys = [], []
-        for i, path in enumerate(paths):
-            x = self._flattener.flatten_n(path["observations"])
-            y = np.asarray(path["returns"], dtype=np.float32).reshape(-1)
-            if len(x) != len(y):
-                raise ConfigError(f"paths[{i}] has {len(x)} observations but {len(y)} returns: "
-                                  "give one return per step.")
-            if not (np.isfinite(x).all() and np.isfinite(y).all()):
-                raise ConfigError(f"paths[{i}] has NaN or infinite observations or returns: "
-                                  "check the environment's outputs and the discounting.")
-            xs.append(x)
-            ys.append(y)
-        return np.concatenate(xs), np.concatenate(ys)
+        return stack_paths(paths, lambda path: self._flattener.flatten_n(path["observations"]),
+                           np.float32)
 
     def fit(self, paths: Sequence[Mapping[str, np.ndarray]]) -> None:
         """Fit the network to the paths' returns.

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from trainer.baselines._paths import stack_paths
 from trainer.errors import ConfigError, NumericalError
 from trainer.policies.spaces import ObservationFlattener
 
@@ -75,22 +76,7 @@ class LinearFeatureBaseline:
                 non-finite or of mismatched lengths.
             NumericalError: If the fit is still NaN after 5 retries.
         """
-        if len(paths) == 0:
-            raise ConfigError("paths is empty: fit the baseline on at least one episode.")
-        feats, returns = [], []
-        for i, path in enumerate(paths):
-            f = self._features(path)
-            r = np.asarray(path["returns"], dtype=np.float64).reshape(-1)
-            if len(r) != len(f):
-                raise ConfigError(f"paths[{i}] has {len(f)} observations but {len(r)} returns: "
-                                  "give one return per step.")
-            if not (np.isfinite(f).all() and np.isfinite(r).all()):
-                raise ConfigError(f"paths[{i}] has NaN or infinite observations or returns: "
-                                  "check the environment's outputs and the discounting.")
-            feats.append(f)
-            returns.append(r)
-        featmat = np.concatenate(feats)
-        target = np.concatenate(returns)
+        featmat, target = stack_paths(paths, self._features, np.float64)
         gram = featmat.T @ featmat
         rhs = featmat.T @ target
         reg_coeff = self._reg_coeff
